@@ -1,0 +1,204 @@
+"""Impute, transform, clip and scale a numeric feature matrix, with every parameter stored.
+
+Order of the steps (each optional except imputation): impute → log1p → clip → center/scale.
+All learned values are plain numbers, so :meth:`Preprocessor.to_dict` puts them in the model file
+and :meth:`Preprocessor.from_dict` restores a preprocessor that transforms identically.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+
+from .._exceptions import InvalidParameterError, ModelFormatError, SchemaError
+
+ScaleMethod = Literal["standard", "sample", "robust", "minmax"] | None
+SCALE_METHODS = ("standard", "sample", "robust", "minmax", None)
+TRANSFORMS = (None, "log1p", "auto")
+IMPUTE = ("median", "mean")
+SKEW_THRESHOLD = 1.0
+
+
+def _skewness(col: np.ndarray) -> float:
+    sd = col.std()
+    if sd == 0 or col.size < 3:
+        return 0.0
+    return float(np.mean(((col - col.mean()) / sd) ** 3))
+
+
+class Preprocessor:
+    """Learn and apply the numeric preprocessing of a feature matrix.
+
+    Parameters
+    ----------
+    impute : {"median", "mean"}, default="median"
+        Value that replaces a missing cell, learned per feature.
+    transform : {None, "log1p", "auto"}, default=None
+        ``"log1p"`` applies ``log(1 + x)`` to every feature (all must be >= 0); ``"auto"`` to the
+        features that are non-negative and right-skewed (skewness > 1).
+    clip : tuple of float or None, default=None
+        Quantiles ``(low, high)`` at which to winsorize each feature, e.g. ``(0.01, 0.99)``.
+    scale : {"standard", "sample", "robust", "minmax", None}, default="standard"
+        ``"standard"`` centres and divides by the population standard deviation (scikit-learn's
+        ``StandardScaler``); ``"sample"`` by the sample standard deviation (R's ``scale()``,
+        Spark's ``StandardScaler``); ``"robust"`` by the interquartile range around the median;
+        ``"minmax"`` maps to [0, 1]; ``None`` leaves units as they are.
+    """
+
+    def __init__(self, impute: str = "median", transform: str | None = None,
+                 clip: tuple[float, float] | None = None, scale: ScaleMethod = "standard"):
+        self.impute = impute
+        self.transform = transform
+        self.clip = clip
+        self.scale = scale
+
+    # -- learning ---------------------------------------------------------------------------
+    def fit(self, X: np.ndarray, feature_names: list[str]) -> Preprocessor:
+        if self.impute not in IMPUTE:
+            raise InvalidParameterError(f"impute must be one of {IMPUTE}; got {self.impute!r}.")
+        if self.transform not in TRANSFORMS:
+            raise InvalidParameterError(
+                f"transform must be one of {TRANSFORMS}; got {self.transform!r}.")
+        if self.scale not in SCALE_METHODS:
+            raise InvalidParameterError(
+                f"scale must be one of {SCALE_METHODS}; got {self.scale!r}.")
+        X = np.asarray(X, dtype=np.float64)
+        self.feature_names_ = list(map(str, feature_names))
+        n_missing = np.isnan(X).sum(axis=0)
+        all_missing = [f for f, m in zip(self.feature_names_, n_missing, strict=True)
+                       if m == X.shape[0]]
+        if all_missing:
+            raise SchemaError(f"Feature column(s) {', '.join(map(repr, all_missing))} have no "
+                              "values at all; leave them out of the features.")
+        stat = np.nanmedian if self.impute == "median" else np.nanmean
+        self.impute_values_ = stat(X, axis=0)
+        self.n_imputed_ = n_missing.astype(int)
+        X = np.where(np.isnan(X), self.impute_values_, X)
+
+        if self.transform is None:
+            self.log1p_ = np.zeros(X.shape[1], dtype=bool)
+        else:
+            nonneg = X.min(axis=0) >= 0
+            if self.transform == "log1p":
+                bad = [f for f, ok in zip(self.feature_names_, nonneg, strict=True) if not ok]
+                if bad:
+                    raise SchemaError(
+                        f"transform='log1p' needs non-negative values, but {', '.join(map(repr, bad))} "
+                        "has negative ones. Use transform='auto' (skips such features) or None.")
+                self.log1p_ = np.ones(X.shape[1], dtype=bool)
+            else:
+                skew = np.array([_skewness(X[:, j]) for j in range(X.shape[1])])
+                self.log1p_ = nonneg & (skew > SKEW_THRESHOLD)
+        X = self._apply_log(X)
+
+        if self.clip is None:
+            self.clip_low_ = self.clip_high_ = None
+        else:
+            lo, hi = self.clip
+            if not (0 <= lo < hi <= 1):
+                raise InvalidParameterError(
+                    f"clip must be two quantiles 0 <= low < high <= 1; got {self.clip!r}.")
+            self.clip_low_ = np.quantile(X, lo, axis=0)
+            self.clip_high_ = np.quantile(X, hi, axis=0)
+            X = np.clip(X, self.clip_low_, self.clip_high_)
+
+        center, scale = self._learn_scale(X)
+        constant = [f for f, s in zip(self.feature_names_, np.ptp(X, axis=0), strict=True)
+                    if s == 0]
+        if constant:
+            raise SchemaError(
+                f"Feature column(s) {', '.join(map(repr, constant))} are constant (one distinct "
+                "value after imputation), so they cannot separate segments. Remove them from the "
+                "features.")
+        self.center_, self.scale_ = center, scale
+        return self
+
+    def _learn_scale(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n = X.shape[1]
+        if self.scale is None:
+            return np.zeros(n), np.ones(n)
+        if self.scale == "standard":
+            return X.mean(axis=0), X.std(axis=0, ddof=0)
+        if self.scale == "sample":
+            ddof = 1 if X.shape[0] > 1 else 0
+            return X.mean(axis=0), X.std(axis=0, ddof=ddof)
+        if self.scale == "robust":
+            q1, med, q3 = np.quantile(X, [0.25, 0.5, 0.75], axis=0)
+            iqr = q3 - q1
+            # a feature with IQR 0 but some spread falls back to its standard deviation
+            return med, np.where(iqr > 0, iqr, X.std(axis=0))
+        lo, hi = X.min(axis=0), X.max(axis=0)
+        return lo, hi - lo
+
+    # -- applying ---------------------------------------------------------------------------
+    def _apply_log(self, X: np.ndarray) -> np.ndarray:
+        if not self.log1p_.any():
+            return X
+        X = X.copy()
+        cols = np.flatnonzero(self.log1p_)
+        # values below -1 (unseen at fit time) would give NaN: floor them at 0 first
+        X[:, cols] = np.log1p(np.maximum(X[:, cols], 0.0))
+        return X
+
+    def transform_matrix(self, X: np.ndarray) -> np.ndarray:
+        """Apply the learned preprocessing to a float matrix whose NaNs are missing values."""
+        X = np.asarray(X, dtype=np.float64)
+        X = np.where(np.isnan(X), self.impute_values_, X)
+        X = self._apply_log(X)
+        if self.clip_low_ is not None:
+            X = np.clip(X, self.clip_low_, self.clip_high_)
+        safe = np.where(self.scale_ == 0, 1.0, self.scale_)
+        return (X - self.center_) / safe
+
+    def inverse_transform_matrix(self, Z: np.ndarray) -> np.ndarray:
+        """Map scaled points (e.g. centroids) back to original units."""
+        X = np.asarray(Z, dtype=np.float64) * self.scale_ + self.center_
+        if self.log1p_.any():
+            X = X.copy()
+            X[:, self.log1p_] = np.expm1(X[:, self.log1p_])
+        return X
+
+    # -- persistence ------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "features": self.feature_names_,
+            "impute": {"strategy": self.impute, "values": self.impute_values_.tolist()},
+            "transform": {"method": self.transform, "log1p": self.log1p_.tolist()},
+            "clip": None if self.clip_low_ is None else {
+                "quantiles": list(self.clip), "low": self.clip_low_.tolist(),
+                "high": self.clip_high_.tolist()},
+            "scale": {"method": self.scale, "center": self.center_.tolist(),
+                      "scale": self.scale_.tolist()},
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Preprocessor:
+        try:
+            clip = d["clip"]
+            pre = cls(impute=d["impute"]["strategy"], transform=d["transform"]["method"],
+                      clip=None if clip is None else tuple(clip["quantiles"]),
+                      scale=d["scale"]["method"])
+            pre.feature_names_ = list(d["features"])
+            n = len(pre.feature_names_)
+            pre.impute_values_ = _vector(d["impute"]["values"], n, "impute.values")
+            pre.log1p_ = np.asarray(d["transform"]["log1p"], dtype=bool)
+            pre.clip_low_ = None if clip is None else _vector(clip["low"], n, "clip.low")
+            pre.clip_high_ = None if clip is None else _vector(clip["high"], n, "clip.high")
+            pre.center_ = _vector(d["scale"]["center"], n, "scale.center")
+            pre.scale_ = _vector(d["scale"]["scale"], n, "scale.scale")
+            pre.n_imputed_ = np.zeros(n, dtype=int)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFormatError(f"preprocessing section is malformed: {exc}") from exc
+        if pre.log1p_.shape != (n,):
+            raise ModelFormatError("preprocessing.transform.log1p must have one entry per feature")
+        return pre
+
+
+def _vector(values: Any, n: int, where: str) -> np.ndarray:
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.shape != (n,):
+        raise ModelFormatError(f"preprocessing.{where} must hold {n} numbers; got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ModelFormatError(f"preprocessing.{where} holds a non-finite number")
+    return arr
