@@ -14,10 +14,18 @@ from ._exceptions import (
     NotFittedError,
     SchemaError,
 )
+from ._pipeline import SegmentOptions, run_segment
+from ._segmenter import Segmenter
 from ._version import __version__
+from .model import SegmentModel, load_model
 
 __all__ = [
     "__version__",
+    "Segmenter",
+    "SegmentModel",
+    "SegmentOptions",
+    "load_model",
+    "run_segment",
     "ColumnNotFoundError",
     "CustsegError",
     "InputFileError",

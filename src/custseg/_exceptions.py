@@ -19,6 +19,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
 __all__ = [
     "CustsegError",
     "InvalidParameterError",
@@ -77,8 +79,9 @@ class InputFileError(CustsegError, OSError):
     """A file cannot be read, or it holds no usable data."""
 
 
-class NotFittedError(CustsegError, ValueError, AttributeError):
-    """An estimator or model is used before it was fitted."""
+class NotFittedError(CustsegError, _SklearnNotFittedError):
+    """An estimator or model is used before it was fitted (also a scikit-learn
+    ``NotFittedError``, so code written for scikit-learn catches it)."""
 
 
 class ModelFormatError(CustsegError, ValueError):

@@ -17,6 +17,10 @@ def to_pandas(X: Any, *, owner: str = "custseg") -> pd.DataFrame:
     """
     if isinstance(X, pd.DataFrame):
         return X
+    if type(X).__module__.startswith("scipy.sparse"):
+        raise InvalidParameterError(
+            f"{owner} does not support sparse input; pass a dense table or array "
+            "(e.g. X.toarray()).")
     if isinstance(X, pd.Series):
         return X.to_frame()
     module = type(X).__module__.split(".")[0]
@@ -39,6 +43,8 @@ def to_pandas(X: Any, *, owner: str = "custseg") -> pd.DataFrame:
             "Reshape your data either using array.reshape(-1, 1) if your data has a single "
             "feature or array.reshape(1, -1) if it contains a single sample."
         )
+    if np.iscomplexobj(arr):
+        raise InvalidParameterError(f"Complex data not supported by {owner}.")
     if arr.ndim != 2:
         raise InvalidParameterError(
             f"{owner} expects a 2-D table; got an array with {arr.ndim} dimensions."

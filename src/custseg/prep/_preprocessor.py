@@ -15,7 +15,7 @@ from .._exceptions import InvalidParameterError, ModelFormatError, SchemaError
 
 ScaleMethod = Literal["standard", "sample", "robust", "minmax"] | None
 SCALE_METHODS = ("standard", "sample", "robust", "minmax", None)
-TRANSFORMS = (None, "log1p", "auto")
+TRANSFORMS = (None, "all", "auto")
 IMPUTE = ("median", "mean")
 SKEW_THRESHOLD = 1.0
 
@@ -34,8 +34,8 @@ class Preprocessor:
     ----------
     impute : {"median", "mean"}, default="median"
         Value that replaces a missing cell, learned per feature.
-    transform : {None, "log1p", "auto"}, default=None
-        ``"log1p"`` applies ``log(1 + x)`` to every feature (all must be >= 0); ``"auto"`` to the
+    log_transform : {None, "all", "auto"}, default=None
+        ``"all"`` applies ``log(1 + x)`` to every feature (all must be >= 0); ``"auto"`` to the
         features that are non-negative and right-skewed (skewness > 1).
     clip : tuple of float or None, default=None
         Quantiles ``(low, high)`` at which to winsorize each feature, e.g. ``(0.01, 0.99)``.
@@ -46,10 +46,10 @@ class Preprocessor:
         ``"minmax"`` maps to [0, 1]; ``None`` leaves units as they are.
     """
 
-    def __init__(self, impute: str = "median", transform: str | None = None,
+    def __init__(self, impute: str = "median", log_transform: str | None = None,
                  clip: tuple[float, float] | None = None, scale: ScaleMethod = "standard"):
         self.impute = impute
-        self.transform = transform
+        self.log_transform = log_transform
         self.clip = clip
         self.scale = scale
 
@@ -57,9 +57,9 @@ class Preprocessor:
     def fit(self, X: np.ndarray, feature_names: list[str]) -> Preprocessor:
         if self.impute not in IMPUTE:
             raise InvalidParameterError(f"impute must be one of {IMPUTE}; got {self.impute!r}.")
-        if self.transform not in TRANSFORMS:
+        if self.log_transform not in TRANSFORMS:
             raise InvalidParameterError(
-                f"transform must be one of {TRANSFORMS}; got {self.transform!r}.")
+                f"log_transform must be one of {TRANSFORMS}; got {self.log_transform!r}.")
         if self.scale not in SCALE_METHODS:
             raise InvalidParameterError(
                 f"scale must be one of {SCALE_METHODS}; got {self.scale!r}.")
@@ -76,16 +76,16 @@ class Preprocessor:
         self.n_imputed_ = n_missing.astype(int)
         X = np.where(np.isnan(X), self.impute_values_, X)
 
-        if self.transform is None:
+        if self.log_transform is None:
             self.log1p_ = np.zeros(X.shape[1], dtype=bool)
         else:
             nonneg = X.min(axis=0) >= 0
-            if self.transform == "log1p":
+            if self.log_transform == "all":
                 bad = [f for f, ok in zip(self.feature_names_, nonneg, strict=True) if not ok]
                 if bad:
                     raise SchemaError(
-                        f"transform='log1p' needs non-negative values, but {', '.join(map(repr, bad))} "
-                        "has negative ones. Use transform='auto' (skips such features) or None.")
+                        f"log_transform='all' needs non-negative values, but {', '.join(map(repr, bad))} "
+                        "has negative ones. Use log_transform='auto' (skips such features) or None.")
                 self.log1p_ = np.ones(X.shape[1], dtype=bool)
             else:
                 skew = np.array([_skewness(X[:, j]) for j in range(X.shape[1])])
@@ -164,7 +164,7 @@ class Preprocessor:
         return {
             "features": self.feature_names_,
             "impute": {"strategy": self.impute, "values": self.impute_values_.tolist()},
-            "transform": {"method": self.transform, "log1p": self.log1p_.tolist()},
+            "transform": {"method": self.log_transform, "log1p": self.log1p_.tolist()},
             "clip": None if self.clip_low_ is None else {
                 "quantiles": list(self.clip), "low": self.clip_low_.tolist(),
                 "high": self.clip_high_.tolist()},
@@ -176,7 +176,7 @@ class Preprocessor:
     def from_dict(cls, d: dict[str, Any]) -> Preprocessor:
         try:
             clip = d["clip"]
-            pre = cls(impute=d["impute"]["strategy"], transform=d["transform"]["method"],
+            pre = cls(impute=d["impute"]["strategy"], log_transform=d["transform"]["method"],
                       clip=None if clip is None else tuple(clip["quantiles"]),
                       scale=d["scale"]["method"])
             pre.feature_names_ = list(d["features"])

@@ -58,17 +58,27 @@ def parse_numeric(s: pd.Series, decimal: str | None = None) -> ParsedColumn:
         mark only when some value cannot be read otherwise, such as ``"12,5"``).
     """
     if is_numeric_dtype(s):
-        values = s.to_numpy(dtype="float64", na_value=np.nan)
+        if pd.api.types.is_complex_dtype(s.dtype):
+            raise TypeError(f"Column {s.name!r} holds complex numbers, which are not supported.")
+        values = np.array(s.to_numpy(dtype="float64", na_value=np.nan), copy=True)
         missing = np.isnan(values)
         return ParsedColumn(values, missing, np.zeros(len(s), bool), ".")
     if pd.api.types.is_bool_dtype(s.dtype):
         values = s.astype("float64").to_numpy(na_value=np.nan)
         return ParsedColumn(values, np.isnan(values), np.zeros(len(s), bool), ".")
 
+    if s.dtype == object:
+        bad = s.map(lambda v: not (v is None or isinstance(v, str | bytes | int | float | np.number)
+                                   or v is pd.NA or v is pd.NaT))
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise TypeError(f"argument must be a string or a number, not "
+                            f"{type(s.iloc[i]).__name__!r} (row {i + 1}, column {s.name!r}).")
     text = s.astype("string").str.strip()
     missing = (text.isna() | text.str.lower().isin(MISSING_TOKENS)).to_numpy(dtype=bool)
     present = text.where(~missing)
-    fast = pd.to_numeric(present, errors="coerce").astype("float64").to_numpy()
+    fast = np.array(pd.to_numeric(present, errors="coerce").astype("float64").to_numpy(),
+                    copy=True)
     failed = np.isnan(fast) & ~missing
     # Literal "nan"/"inf" parse but are not customer data: treat inf as invalid.
     with np.errstate(invalid="ignore"):
@@ -100,6 +110,7 @@ def parse_numeric(s: pd.Series, decimal: str | None = None) -> ParsedColumn:
         cleaned = cleaned.str.replace(",", "", regex=False)
         values = fast.copy()
         values[failed] = pd.to_numeric(cleaned, errors="coerce").astype("float64").to_numpy()
+    values = np.array(values, copy=True)
     with np.errstate(invalid="ignore"):
         bad = (np.isnan(values) | np.isinf(values)) & ~missing
     values[bad] = np.nan

@@ -1,1 +1,7 @@
-"""profile stage."""
+"""Segment profiles and names."""
+
+from ._names import humanize, segment_descriptions, segment_names
+from ._profiles import distinguishing_features, segment_profiles
+
+__all__ = ["distinguishing_features", "humanize", "segment_descriptions", "segment_names",
+           "segment_profiles"]

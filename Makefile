@@ -1,0 +1,40 @@
+# The two commands: `make demo` (set up + run the demo) and `make test` (set up + run the tests).
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: demo test test-slow fuzz lint bench bench-quick reports system-deps clean
+
+$(BIN)/python:
+	$(PY) -c 'import sys; sys.exit("custseg needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(BIN)/custseg demo --out custseg-demo
+
+# Debian packages for the browser and R cross-checks (installed when we are root; the tests that
+# need them skip with a reason otherwise).
+system-deps:
+	bash scripts/install-system-deps.sh
+
+test: $(VENV)/.dev-installed system-deps
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+test-slow: $(VENV)/.dev-installed system-deps
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) custseg-demo .pytest_cache

@@ -1,0 +1,314 @@
+"""The segmentation job behind ``custseg segment``: read → account for rows → fit → write.
+
+Library users call :class:`custseg.Segmenter` directly; this module adds what a job needs on top:
+every input row is either segmented or written to ``rejects.csv`` with a reason, and the output
+folder of DESIGN §3 is written file by file, atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._exceptions import InvalidParameterError, SchemaError
+from ._segmenter import Segmenter
+from ._version import __version__
+from .model import feature_matrix
+from .prep import resolve_columns
+
+logger = logging.getLogger(__name__)
+
+# Files a custseg output folder may hold; --out refuses other folders unless forced.
+OUTPUT_FILES = frozenset({
+    "segments.csv", "segments.parquet", "profiles.csv", "rejects.csv", "summary.json",
+    "model.json", "report.html", "features.parquet", "report_sample.parquet", ".custseg",
+    "migration.csv", "moves.csv",
+})
+
+REJECT_REASONS = {
+    "malformed_row": "the line could not be parsed into the header's columns",
+    "invalid_value": "a feature cell holds text that is not a number",
+    "all_features_missing": "every feature is missing, so there is nothing to segment on",
+    "missing_value": "a feature is missing and --missing reject was asked",
+    "missing_id": "the customer ID is blank",
+    "duplicate_id": "the customer ID already appeared on an earlier row",
+}
+
+
+@dataclass
+class SegmentOptions:
+    """Options of a segmentation job (the CLI flags of ``custseg segment``)."""
+
+    features: list[str] | None = None
+    id_column: str | None | bool = None
+    k: int | str = 5
+    scale: str | None = "standard"
+    log_transform: str | None = None
+    clip: tuple[float, float] | None = None
+    missing: str = "impute"  # "impute" or "reject"
+    impute: str = "median"
+    duplicates: str = "reject"  # "reject" (keep the first row of each ID) or "keep"
+    algorithm: str = "kmeans"
+    n_init: int = 10
+    max_iter: int = 300
+    tol: float = 1e-4
+    seed: int | None = 0
+    output_format: str = "csv"
+    include_ids: bool = False
+    force: bool = False
+    delimiter: str | None = None
+    encoding: str | None = None
+    sheet: str | None = None
+    query: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Progress = Callable[[str], None]
+
+
+def _noop(stage: str) -> None:
+    return None
+
+
+def prepare_output_dir(out: Path, force: bool) -> None:
+    """Create ``out``, refusing a folder that holds files custseg did not write."""
+    if out.exists() and not out.is_dir():
+        raise InvalidParameterError(f"--out {out} is a file, not a folder. Choose a folder path.")
+    if out.exists():
+        foreign = sorted(p.name for p in out.iterdir()
+                         if p.name not in OUTPUT_FILES and not p.name.startswith(".custseg-tmp"))
+        if foreign and not force:
+            shown = ", ".join(foreign[:5]) + (" …" if len(foreign) > 5 else "")
+            raise InvalidParameterError(
+                f"--out {out} already holds files custseg did not write ({shown}). Choose an "
+                "empty or new folder, or pass --force to write into it anyway.")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / ".custseg").write_text(f"custseg {__version__} output folder\n", encoding="utf-8")
+
+
+def account_rows(frame: pd.DataFrame, line_numbers: np.ndarray, features: list[str],
+                 id_column: str | None, *, missing: str, duplicates: str
+                 ) -> tuple[np.ndarray, pd.DataFrame, dict[str, int]]:
+    """Decide, for every row, whether it is segmented or rejected, and why.
+
+    Returns the mask of kept rows, the rejects table (``line``, ID, ``reason``, ``detail``, then
+    the original values) and the count of imputed cells per feature among kept rows. The first
+    reason that applies wins, in the order of :data:`REJECT_REASONS`.
+    """
+    n = len(frame)
+    M, invalid = feature_matrix(frame, features, on_invalid="ignore")
+    reason = np.full(n, "", dtype=object)
+    detail = np.full(n, "", dtype=object)
+
+    def mark(mask: np.ndarray, code: str, text: Callable[[int], str]) -> None:
+        todo = np.flatnonzero(mask & (reason == ""))
+        reason[todo] = code
+        for i in todo:
+            detail[i] = text(i)
+
+    bad_rows = invalid.any(axis=1)
+    if bad_rows.any():
+        def invalid_text(i: int) -> str:
+            j = int(np.flatnonzero(invalid[i])[0])
+            return f"column {features[j]!r}: {str(frame.iloc[i, frame.columns.get_loc(features[j])])[:80]!r} is not a number"
+        mark(bad_rows, "invalid_value", invalid_text)
+    nan = np.isnan(M) & ~invalid
+    mark(nan.all(axis=1), "all_features_missing", lambda i: "no feature has a value")
+    if missing == "reject":
+        mark(nan.any(axis=1), "missing_value",
+             lambda i: "missing: " + ", ".join(repr(features[j]) for j in np.flatnonzero(nan[i])))
+    if id_column is not None:
+        ids = frame[id_column].astype("string").str.strip()
+        blank = (ids.isna() | (ids == "")).to_numpy(dtype=bool)
+        mark(blank, "missing_id", lambda i: f"column {id_column!r} is blank")
+        if duplicates == "reject":
+            dup = ids.duplicated(keep="first").to_numpy(dtype=bool) & ~blank
+            first_line = {}
+            for i, v in enumerate(ids.to_numpy()):
+                if not blank[i] and v not in first_line:
+                    first_line[v] = int(line_numbers[i])
+            mark(dup, "duplicate_id",
+                 lambda i: f"ID {str(ids.iloc[i])[:80]!r} first seen on line {first_line[ids.iloc[i]]}")
+    keep = reason == ""
+    rej_idx = np.flatnonzero(~keep)
+    rejects = frame.iloc[rej_idx].copy()
+    rejects.insert(0, "detail", detail[rej_idx])
+    rejects.insert(0, "reason", reason[rej_idx])
+    rejects.insert(0, "line", line_numbers[rej_idx])
+    imputed = {f: int(nan[keep, j].sum()) for j, f in enumerate(features)}
+    return keep, rejects.reset_index(drop=True), imputed
+
+
+def _file_sha256(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def versions() -> dict[str, str]:
+    import duckdb
+    import sklearn
+
+    return {"custseg": __version__, "python": platform.python_version(),
+            "numpy": np.__version__, "pandas": pd.__version__, "scikit-learn": sklearn.__version__,
+            "duckdb": duckdb.__version__}
+
+
+def quality_metrics(Z: np.ndarray, labels: np.ndarray, inertia: float, seed: int | None,
+                    sample: int = 10_000) -> dict[str, Any]:
+    """Inertia, silhouette (on a fixed random sample), Calinski–Harabasz, Davies–Bouldin."""
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+
+    out: dict[str, Any] = {"inertia": inertia}
+    mask = labels >= 0
+    Zm, lm = Z[mask], labels[mask]
+    if len(np.unique(lm)) < 2 or len(lm) < 3:
+        return out
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(lm), size=min(sample, len(lm)), replace=False)
+    if len(np.unique(lm[idx])) >= 2:
+        out["silhouette"] = float(silhouette_score(Zm[idx], lm[idx]))
+    out["silhouette_sample_size"] = int(len(idx))
+    out["calinski_harabasz"] = float(calinski_harabasz_score(Zm, lm))
+    out["davies_bouldin"] = float(davies_bouldin_score(Zm, lm))
+    return out
+
+
+def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | None = None,
+                progress: Progress = _noop) -> dict[str, Any]:
+    """Segment the customer table at ``source`` and write the output folder ``out``.
+
+    Returns the summary (also written as ``summary.json``).
+    """
+    from .io import read_table, write_csv, write_json, write_parquet, write_text
+    from .report import render_report
+
+    opts = options or SegmentOptions()
+    out = Path(out)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    progress("reading")
+    read = read_table(source, delimiter=opts.delimiter, encoding=opts.encoding, sheet=opts.sheet,
+                      query=opts.query)
+    timings["read"] = time.perf_counter() - t0
+    prepare_output_dir(out, opts.force)
+    frame = read.frame
+    src_name = str(source)
+    if len(frame) == 0:
+        raise SchemaError(f"{src_name}: no row could be read ({len(read.rejects)} malformed). "
+                          "See the file's format, or pass --delimiter/--encoding.")
+
+    t = time.perf_counter()
+    progress("checking rows")
+    plan = resolve_columns(frame, opts.features, opts.id_column, source=src_name)
+    keep, rejects, imputed = account_rows(
+        frame, np.asarray(read.line_numbers), plan.features, plan.id_column,
+        missing=opts.missing, duplicates=opts.duplicates)
+    if len(read.rejects):
+        rejects = pd.concat([read.rejects.rename(columns={"raw": "raw_line"}), rejects],
+                            ignore_index=True)
+    kept = frame[keep].reset_index(drop=True)
+    kept_lines = np.asarray(read.line_numbers)[keep]
+    timings["check"] = time.perf_counter() - t
+    if len(kept) < 2:
+        raise SchemaError(
+            f"{src_name}: only {len(kept)} of {len(frame)} rows can be segmented; see the reasons "
+            f"in {out / 'rejects.csv'}." if len(rejects) else f"{src_name}: too few rows.")
+
+    t = time.perf_counter()
+    progress("clustering")
+    seg = Segmenter(features=plan.features, id_column=plan.id_column or False, k=opts.k,
+                    scale=opts.scale, log_transform=opts.log_transform, clip=opts.clip,
+                    missing="impute", impute=opts.impute, algorithm=opts.algorithm,
+                    n_init=opts.n_init, max_iter=opts.max_iter, tol=opts.tol,
+                    random_state=opts.seed)
+    if rejects is not None and len(rejects):
+        write_csv(rejects, out / "rejects.csv")  # written early: useful even if fitting fails
+    seg.fit(kept)
+    timings["fit"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    progress("writing outputs")
+    id_col = plan.id_column
+    segments = pd.DataFrame({
+        (id_col if id_col is not None else "line"):
+            kept[id_col].to_numpy() if id_col is not None else kept_lines,
+        "segment": seg.labels_,
+        "segment_name": [seg.model_.names[int(s)] for s in seg.labels_],
+        "distance": seg.distances_,
+    })
+    if opts.output_format == "parquet":
+        write_parquet(segments, out / "segments.parquet")
+    else:
+        write_csv(segments, out / "segments.csv")
+    write_csv(seg.profiles_, out / "profiles.csv")
+    write_csv(rejects, out / "rejects.csv")
+    Z = seg.model_.preprocessor.transform_matrix(feature_matrix(kept, seg.features_)[0])
+    metrics = quality_metrics(Z, seg.labels_, seg.inertia_, opts.seed)
+    seg.model_.metrics = metrics
+    seg.save(out / "model.json")
+    sample_idx = np.random.default_rng(0).choice(len(kept), size=min(5000, len(kept)),
+                                                 replace=False)
+    sample_idx.sort()
+    sample = kept.iloc[sample_idx][seg.features_].copy()
+    sample.columns = [str(c) for c in sample.columns]
+    for c in sample.columns:
+        sample[c] = feature_matrix(sample, [c])[0][:, 0]
+    sample["segment"] = seg.labels_[sample_idx]
+    write_parquet(sample, out / "report_sample.parquet")
+
+    by_reason = rejects["reason"].value_counts().to_dict() if len(rejects) else {}
+    summary: dict[str, Any] = {
+        "input": {k: v for k, v in read.info.items() if k != "columns"}
+        | {"path": src_name, "sha256": read.info.get("sha256") or _file_sha256(Path(source))},
+        "rows_read": int(len(frame) + len(read.rejects)),
+        "rows_segmented": int(len(kept)),
+        "rows_rejected": int(len(rejects)),
+        "rejects_by_reason": {str(k): int(v) for k, v in by_reason.items()},
+        "reject_reasons": {k: REJECT_REASONS[k] for k in by_reason if k in REJECT_REASONS},
+        "missing_policy": opts.missing,
+        "imputed_by_feature": imputed,
+        "duplicate_ids": opts.duplicates,
+        "id_column": id_col,
+        "id_column_detected": bool(plan.id_detected and id_col is not None),
+        "features": seg.features_,
+        "excluded_columns": {str(k): v for k, v in plan.excluded.items()},
+        "preprocessing": {"scale": opts.scale, "log_transform": opts.log_transform,
+                          "log1p_features": [f for f, b in zip(
+                              seg.features_, seg.model_.preprocessor.log1p_, strict=True) if b],
+                          "clip": list(opts.clip) if opts.clip else None,
+                          "impute": opts.impute},
+        "k": seg.n_clusters_,
+        "k_requested": opts.k,
+        "algorithm": seg.model_.algorithm,
+        "metrics": metrics,
+        "segments": [{"segment": s["id"], "name": s["name"], "size": s["size"],
+                      "share": s["share"], "description": s.get("description", "")}
+                     for s in seg.model_.segments],
+        "engine": "local",
+        "seed": opts.seed,
+        "options": {k: v for k, v in asdict(opts).items() if k not in ("extra",)},
+        "versions": versions(),
+    }
+    timings["write"] = time.perf_counter() - t
+    summary["timings_seconds"] = {k: round(v, 4) for k, v in timings.items()}
+    if summary["rows_read"] != summary["rows_segmented"] + summary["rows_rejected"]:
+        raise AssertionError("row accounting broken")  # pragma: no cover - invariant
+    write_json(summary, out / "summary.json")
+    progress("rendering report")
+    write_text(render_report(out, include_ids=opts.include_ids), out / "report.html")
+    return summary

@@ -1,0 +1,236 @@
+"""The ``custseg`` command line: a thin Typer layer over the public API.
+
+Errors custseg raises on purpose (:class:`CustsegError`) become one red line and exit status 1;
+``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ._exceptions import CustsegError, InvalidParameterError
+from ._version import __version__
+
+app = typer.Typer(
+    name="custseg",
+    help="Customer segmentation end to end: read a customer table or an order log, derive "
+         "features, choose k, cluster, profile, name and report.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+err = Console(stderr=True)
+out = Console()
+
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the full traceback on errors.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"custseg {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Show the version and exit.")] = False
+          ) -> None:
+    """custseg — customer segments a marketing team can act on."""
+
+
+@contextmanager
+def _errors(debug: bool):
+    """Turn custseg's errors into one readable line and exit status 1."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except CustsegError as exc:
+        if debug:
+            err.print_exception()
+        err.print(f"[bold red]error:[/] {_plain(exc)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err.print("[bold red]interrupted[/]")
+        raise typer.Exit(130) from None
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback by default
+        if debug:
+            err.print_exception()
+        err.print(f"[bold red]error:[/] unexpected {type(exc).__name__}: {_plain(exc)} "
+                  "(this is a bug in custseg; rerun with --debug and report it)",
+                  highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def _plain(exc: BaseException) -> str:
+    from rich.markup import escape
+
+    return escape(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+
+
+@contextmanager
+def _progress(quiet: bool):
+    """A status line on a terminal; silent with --quiet or when output is not a terminal."""
+    if quiet or not err.is_terminal:
+        yield (lambda stage: None)
+        return
+    with err.status("starting…") as status:
+        yield (lambda stage: status.update(f"[bold]{stage}[/]…"))
+
+
+def _split(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    cols = [c.strip() for c in text.split(",")]
+    if not all(cols):
+        raise InvalidParameterError(f"--features {text!r} has an empty name; separate column "
+                                    "names with commas, e.g. --features age,income.")
+    return cols
+
+
+def _parse_k(text: str) -> int | str:
+    if text == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidParameterError(f"--k must be a whole number >= 2 or 'auto'; got {text!r}."
+                                    ) from None
+
+
+def _print_segment_summary(summary: dict[str, Any], out_dir: Path) -> None:
+    t = Table(title=f"{summary['k']} segments", show_lines=False)
+    t.add_column("segment", justify="right")
+    t.add_column("name")
+    t.add_column("customers", justify="right")
+    t.add_column("share", justify="right")
+    for s in summary["segments"]:
+        t.add_row(str(s["segment"]), s["name"], f"{s['size']:,}", f"{100 * s['share']:.1f}%")
+    out.print(t)
+    rej = summary["rows_rejected"]
+    reasons = ", ".join(f"{k}: {v:,}" for k, v in summary["rejects_by_reason"].items())
+    out.print(f"rows read {summary['rows_read']:,} · segmented {summary['rows_segmented']:,} · "
+              f"rejected {rej:,}" + (f" ({reasons})" if rej else ""), highlight=False)
+    imputed = sum(summary.get("imputed_by_feature", {}).values())
+    if imputed:
+        out.print(f"{imputed:,} missing values imputed ({summary['preprocessing']['impute']})",
+                  highlight=False)
+    if summary.get("id_column"):
+        how = "detected" if summary.get("id_column_detected") else "given"
+        out.print(f"ID column: {summary['id_column']!r} ({how})", highlight=False)
+    if summary.get("excluded_columns"):
+        out.print("not used as features: " + ", ".join(
+            f"{k} ({v})" for k, v in summary["excluded_columns"].items()), highlight=False)
+    out.print(f"outputs in [bold]{out_dir}[/] — open {out_dir / 'report.html'}")
+
+
+# ---------------------------------------------------------------------------------------------
+@app.command(epilog="Example: custseg segment customers.csv --features age,income --k 5 --out out/")
+def segment(
+    input: Annotated[str, typer.Argument(help="Customer table: CSV/TSV (.gz), Parquet file, "
+                                              "folder or glob, Excel .xlsx, JSON lines, SQLite.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder, e.g. --out out/.")],
+    id_column: Annotated[str | None, typer.Option("--id", help="Customer ID column, e.g. --id "
+                                                  "CustomerID (default: detected).")] = None,
+    no_id: Annotated[bool, typer.Option("--no-id", help="The table has no ID column; rows are "
+                                        "identified by their line number.")] = False,
+    features: Annotated[str | None, typer.Option(
+        "--features", "-f", help="Comma-separated feature columns, e.g. --features "
+        "age,income,purchases (default: every numeric non-ID column).")] = None,
+    k: Annotated[str, typer.Option("--k", help="Number of segments, e.g. --k 5.")] = "5",
+    scale: Annotated[str, typer.Option(help="standard | sample (R/Spark sample sd) | robust | "
+                                            "minmax | none, e.g. --scale robust.")] = "standard",
+    log_transform: Annotated[str, typer.Option(
+        "--log-transform", help="none | all | auto (log1p of skewed, non-negative features), "
+        "e.g. --log-transform auto.")] = "none",
+    missing: Annotated[str, typer.Option(help="impute (median) | reject (to rejects.csv), e.g. "
+                                              "--missing reject.")] = "impute",
+    duplicates: Annotated[str, typer.Option(help="Duplicate IDs: reject (keep the first row) | "
+                                                 "keep, e.g. --duplicates keep.")] = "reject",
+    seed: Annotated[int, typer.Option(help="Random seed, e.g. --seed 1.")] = 0,
+    n_init: Annotated[int, typer.Option("--n-init", help="k-means starts, e.g. --n-init 10.")] = 10,
+    fmt: Annotated[str, typer.Option("--format", help="segments file: csv | parquet, e.g. "
+                                                      "--format parquet.")] = "csv",
+    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: detected), e.g. "
+                                                       "--delimiter ';'.")] = None,
+    encoding: Annotated[str | None, typer.Option(help="Text encoding (default: detected), e.g. "
+                                                      "--encoding cp1252.")] = None,
+    include_ids: Annotated[bool, typer.Option("--include-ids", help="Show customer IDs in the "
+                                              "report (off by default: IDs are personal data).")
+                           ] = False,
+    force: Annotated[bool, typer.Option(help="Write into an --out folder that holds other "
+                                             "files.")] = False,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Segment a customer table and write segments, profiles, rejects, summary, model and report.
+
+    Every input row is either segmented or written to rejects.csv with a reason.
+    """
+    from ._pipeline import SegmentOptions, run_segment
+
+    with _errors(debug):
+        opts = SegmentOptions(
+            features=_split(features), id_column=False if no_id else id_column, k=_parse_k(k),
+            scale=_none(scale, "scale", ("standard", "sample", "robust", "minmax")),
+            log_transform=_none(log_transform, "log-transform", ("all", "auto")),
+            missing=_choice(missing, "missing", ("impute", "reject")),
+            duplicates=_choice(duplicates, "duplicates", ("reject", "keep")),
+            seed=seed, n_init=n_init, output_format=_choice(fmt, "format", ("csv", "parquet")),
+            delimiter=delimiter, encoding=encoding, include_ids=include_ids, force=force)
+        with _progress(quiet) as progress:
+            summary = run_segment(input, out_dir, opts, progress=progress)
+        if not quiet:
+            _print_segment_summary(summary, out_dir)
+
+
+def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise InvalidParameterError(f"--{name} must be one of {', '.join(allowed)}; got {value!r}.")
+    return value
+
+
+def _none(value: str, name: str, allowed: tuple[str, ...]) -> str | None:
+    if value.lower() == "none":
+        return None
+    return _choice(value, name, allowed + ("none",))
+
+
+@app.command(epilog="Example: custseg demo --out custseg-demo/")
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder, e.g. --out "
+                                                              "custseg-demo/.")] = Path("custseg-demo"),
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Segment the bundled demo customers (generated data) and write every output to --out."""
+    from ._pipeline import SegmentOptions, run_segment
+    from .demo import demo_customers_path
+
+    with _errors(debug):
+        opts = SegmentOptions(k=5, seed=0, force=True)
+        with _progress(quiet) as progress:
+            summary = run_segment(demo_customers_path(), out_dir, opts, progress=progress)
+        if not quiet:
+            _print_segment_summary(summary, out_dir)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``custseg`` console script."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app(args=argv, prog_name="custseg")
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            sys.exit(exc.code)
+
+

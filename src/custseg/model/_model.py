@@ -1,0 +1,309 @@
+"""The fitted segmentation model as plain data: JSON in, JSON out, validated, never executed."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._exceptions import ColumnNotFoundError, ModelFormatError, SchemaError
+from .._frame import to_pandas
+from .._version import __version__
+from ..prep import Preprocessor, parse_numeric
+
+FORMAT = "custseg.model"
+FORMAT_VERSION = 1
+MAX_MODEL_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 32
+# A customer is flagged out of distribution when its distance to the nearest centroid exceeds
+# this multiple of that segment's 99th-percentile training distance.
+OOD_FACTOR = 1.5
+
+
+@lru_cache(maxsize=1)
+def _schema() -> dict:
+    text = resources.files("custseg.model").joinpath("schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def feature_matrix(frame: pd.DataFrame, features: list[str], *, source: str | None = None,
+                   on_invalid: str = "raise") -> tuple[np.ndarray, np.ndarray]:
+    """Extract ``features`` from ``frame`` as float64 (NaN = missing).
+
+    Returns the matrix and a boolean mask of cells that held text that is not a number (``NaN``
+    in the matrix). With ``on_invalid="raise"`` the first such cell raises :class:`SchemaError`
+    naming its row and column.
+    """
+    missing_cols = [f for f in features if f not in frame.columns]
+    if missing_cols:
+        raise ColumnNotFoundError(missing_cols[0], frame.columns, source=source,
+                                  what="feature column")
+    X = np.empty((len(frame), len(features)), dtype=np.float64)
+    invalid = np.zeros_like(X, dtype=bool)
+    for j, f in enumerate(features):
+        parsed = parse_numeric(frame[f])
+        X[:, j] = parsed.values
+        invalid[:, j] = parsed.invalid
+        if np.isinf(parsed.values).any():
+            invalid[:, j] |= np.isinf(parsed.values)
+            X[np.isinf(X[:, j]), j] = np.nan
+    if on_invalid == "raise" and invalid.any():
+        i, j = np.argwhere(invalid)[0]
+        value = frame[features[j]].iloc[i]
+        where = f" of {source}" if source else ""
+        raise SchemaError(
+            f"Row {i + 1}{where}, column {features[j]!r}: {value!r} is not a number "
+            f"({int(invalid[:, j].sum())} such value(s) in that column). Fix or blank those cells, "
+            "or run the command-line tool, which writes such rows to rejects.csv.")
+    return X, invalid
+
+
+class SegmentModel:
+    """A fitted segmentation: preprocessing, centroids and named segments.
+
+    Create one with :class:`custseg.Segmenter` (``Segmenter.model_``) or :func:`load_model`.
+    """
+
+    def __init__(self, *, id_column: str | None, preprocessor: Preprocessor,
+                 centroids_scaled: np.ndarray, segments: list[dict[str, Any]],
+                 algorithm: dict[str, Any], engine: str = "local",
+                 derivation: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None,
+                 created: str | None = None, custseg_version: str = __version__):
+        self.id_column = id_column
+        self.preprocessor = preprocessor
+        self.centroids_scaled = np.asarray(centroids_scaled, dtype=np.float64)
+        self.segments = segments
+        self.algorithm = algorithm
+        self.engine = engine
+        self.derivation = derivation
+        self.metrics = metrics
+        self.created = created or _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
+        self.custseg_version = custseg_version
+
+    # -- properties -------------------------------------------------------------------------
+    @property
+    def features(self) -> list[str]:
+        return list(self.preprocessor.feature_names_)
+
+    @property
+    def segment_ids(self) -> np.ndarray:
+        return np.array([s["id"] for s in self.segments], dtype=np.int64)
+
+    @property
+    def names(self) -> dict[int, str]:
+        return {int(s["id"]): s["name"] for s in self.segments}
+
+    # -- assignment -------------------------------------------------------------------------
+    def scaled(self, X: Any) -> np.ndarray:
+        """The preprocessed feature matrix of ``X`` (a table, or an array in feature order)."""
+        if isinstance(X, np.ndarray) and X.ndim == 2:
+            M = X.astype(np.float64)
+            if M.shape[1] != len(self.features):
+                raise ValueError(f"X has {M.shape[1]} features, but the model is expecting "
+                                 f"{len(self.features)} features as input.")
+        else:
+            M, _ = feature_matrix(to_pandas(X), self.features)
+        return self.preprocessor.transform_matrix(M)
+
+    def _nearest(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Index of nearest and second-nearest centroid distances for each row of ``Z``."""
+        C = self.centroids_scaled
+        # ||z - c||^2 = ||z||^2 - 2 z.c + ||c||^2, in blocks to bound memory
+        d2 = np.empty((Z.shape[0], C.shape[0]))
+        cc = (C * C).sum(axis=1)
+        for start in range(0, Z.shape[0], 262_144):
+            z = Z[start:start + 262_144]
+            d2[start:start + len(z)] = (z * z).sum(axis=1)[:, None] - 2.0 * z @ C.T + cc
+        np.maximum(d2, 0.0, out=d2)
+        order = np.argsort(d2, axis=1, kind="stable")[:, :2] if C.shape[0] > 1 else \
+            np.zeros((Z.shape[0], 1), dtype=np.int64)
+        best = order[:, 0]
+        dist = np.sqrt(d2[np.arange(len(Z)), best])
+        second = (np.sqrt(d2[np.arange(len(Z)), order[:, 1]]) if C.shape[0] > 1
+                  else np.full(len(Z), np.inf))
+        return best, dist, second
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Segment id of each customer of ``X``."""
+        best, _, _ = self._nearest(self.scaled(X))
+        return self.segment_ids[best]
+
+    def assign(self, X: Any) -> pd.DataFrame:
+        """Assign customers: ID (when the model has one and ``X`` holds it), ``segment``,
+        ``segment_name``, ``distance`` (to the centroid, scaled units), ``margin`` (distance to the
+        second-nearest centroid minus ``distance``) and ``out_of_distribution``."""
+        frame = to_pandas(X)
+        best, dist, second = self._nearest(self.scaled(frame))
+        ids = self.segment_ids[best]
+        names = self.names
+        q99 = np.array([s.get("distance_q99", np.inf) for s in self.segments])[best]
+        out = pd.DataFrame({
+            "segment": ids,
+            "segment_name": [names[int(i)] for i in ids],
+            "distance": dist,
+            "margin": second - dist,
+            "out_of_distribution": dist > OOD_FACTOR * q99,
+        })
+        if self.id_column is not None and self.id_column in frame.columns:
+            out.insert(0, self.id_column, frame[self.id_column].to_numpy())
+        return out
+
+    # -- persistence ------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        pre = self.preprocessor.to_dict()
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "custseg_version": self.custseg_version,
+            "created": self.created,
+            "engine": self.engine,
+            "input": {"id_column": self.id_column,
+                      "features": [{"name": f, "type": "numeric"} for f in self.features]},
+            "derivation": self.derivation,
+            "preprocessing": pre,
+            "algorithm": self.algorithm,
+            "metrics": self.metrics,
+            "segments": [
+                {**s, "centroid_scaled": self.centroids_scaled[i].tolist()}
+                for i, s in enumerate(self.segments)
+            ],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(_json_safe(self.to_dict()), indent=2, allow_nan=False,
+                          ensure_ascii=False)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the model as JSON, atomically."""
+        from ..io import write_text
+
+        path = Path(path)
+        write_text(self.to_json() + "\n", path)
+        return path
+
+    @classmethod
+    def from_dict(cls, d: Any) -> SegmentModel:
+        """Validate ``d`` against the schema and build the model; :class:`ModelFormatError`
+        names the failing path otherwise."""
+        import jsonschema
+
+        if not isinstance(d, dict):
+            raise ModelFormatError("A model file must hold a JSON object at its top level.")
+        if d.get("format") != FORMAT:
+            raise ModelFormatError(f"Not a custseg model: 'format' is {d.get('format')!r}, "
+                                   f"expected {FORMAT!r}.")
+        version = d.get("format_version")
+        if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
+            raise ModelFormatError(
+                f"Model format_version {version!r} is not supported by custseg {__version__} "
+                f"(supports 1 to {FORMAT_VERSION}). Upgrade custseg to read it.")
+        if version < 1:
+            raise ModelFormatError(f"Model format_version {version!r} is not valid.")
+        validator = jsonschema.Draft202012Validator(_schema())
+        error = next(iter(sorted(validator.iter_errors(d), key=lambda e: list(e.absolute_path))),
+                     None)
+        if error is not None:
+            path = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+            raise ModelFormatError(f"Model file is invalid at {path}: {error.message[:300]}")
+        pre = Preprocessor.from_dict(d["preprocessing"])
+        feats = [f["name"] for f in d["input"]["features"]]
+        if feats != pre.feature_names_:
+            raise ModelFormatError("input.features and preprocessing.features disagree.")
+        n = len(feats)
+        segs = d["segments"]
+        try:
+            C = np.array([s["centroid_scaled"] for s in segs], dtype=np.float64)
+            orig = np.array([s["centroid"] for s in segs], dtype=np.float64)
+        except ValueError as exc:
+            raise ModelFormatError(f"segments: centroids have unequal lengths ({exc}).") from exc
+        if C.shape != (len(segs), n) or orig.shape != (len(segs), n):
+            raise ModelFormatError(f"segments: every centroid must hold {n} numbers.")
+        if not np.isfinite(C).all():
+            raise ModelFormatError("segments: a centroid holds a non-finite number.")
+        ids = [s["id"] for s in segs]
+        if len(set(ids)) != len(ids):
+            raise ModelFormatError("segments: segment ids must be unique.")
+        segments = [{k: v for k, v in s.items() if k != "centroid_scaled"} for s in segs]
+        return cls(id_column=d["input"]["id_column"], preprocessor=pre, centroids_scaled=C,
+                   segments=segments, algorithm=d["algorithm"], engine=d["engine"],
+                   derivation=d.get("derivation"), metrics=d.get("metrics"),
+                   created=d["created"], custseg_version=d["custseg_version"])
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> SegmentModel:
+        if len(text) > MAX_MODEL_BYTES:
+            raise ModelFormatError(f"Model file is larger than {MAX_MODEL_BYTES // 2**20} MiB; "
+                                   "refusing to load it.")
+        try:
+            d = json.loads(text, parse_constant=_reject_constant)
+        except RecursionError as exc:
+            raise ModelFormatError("Model file is nested too deeply.") from exc
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ModelFormatError(f"Model file is not valid JSON: {exc}") from exc
+        if _depth(d) > MAX_DEPTH:
+            raise ModelFormatError("Model file is nested too deeply.")
+        return cls.from_dict(d)
+
+    @classmethod
+    def load(cls, path: str | Path) -> SegmentModel:
+        path = Path(path)
+        try:
+            size = path.stat().st_size
+            if size > MAX_MODEL_BYTES:
+                raise ModelFormatError(f"{path}: larger than {MAX_MODEL_BYTES // 2**20} MiB; "
+                                       "refusing to load it.")
+            data = path.read_bytes()
+        except OSError as exc:
+            from .._exceptions import InputFileError
+
+            raise InputFileError(f"Cannot read model file {path}: {exc.strerror or exc}.") from exc
+        try:
+            return cls.from_json(data)
+        except ModelFormatError as exc:
+            raise ModelFormatError(f"{path}: {exc}") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"non-standard JSON constant {name} (NaN/Infinity are not allowed)")
+
+
+def _depth(obj: Any, level: int = 0) -> int:
+    if level > MAX_DEPTH:
+        return level
+    if isinstance(obj, dict):
+        return max((_depth(v, level + 1) for v in obj.values()), default=level + 1)
+    if isinstance(obj, list):
+        return max((_depth(v, level + 1) for v in obj), default=level + 1)
+    return level
+
+
+def _json_safe(obj: Any) -> Any:
+    """NaN/inf → None, numpy scalars → Python, so the model is strict JSON."""
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
+
+
+def load_model(path: str | Path) -> SegmentModel:
+    """Load a model file written by :meth:`custseg.Segmenter.save`.
+
+    Raises
+    ------
+    ModelFormatError
+        The file is malformed, truncated, tampered with, or of a newer format version.
+    InputFileError
+        The file cannot be read.
+    """
+    return SegmentModel.load(path)

@@ -1,0 +1,175 @@
+"""The Segmenter estimator: scikit-learn compatibility and the three seed recipes."""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from custseg import (
+    ColumnNotFoundError,
+    InvalidParameterError,
+    NotFittedError,
+    SchemaError,
+    Segmenter,
+)
+
+FEATURES = ["age", "income", "purchases"]
+
+
+@parametrize_with_checks([Segmenter(k=2, n_init=2), Segmenter(k=3, scale="robust", n_init=1)])
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    """True when a and b are the same partition up to renaming of the labels."""
+    pairs = set(zip(a.tolist(), b.tolist(), strict=True))
+    return len(pairs) == len(set(a.tolist())) == len(set(b.tolist()))
+
+
+@pytest.mark.parametrize("n_init", [1, 10])
+def test_reproduces_standardscaler_kmeans(customers, n_init):
+    seg = Segmenter(features=FEATURES, k=5, random_state=0, n_init=n_init).fit(customers)
+    Z = StandardScaler().fit_transform(customers[FEATURES])
+    km = KMeans(n_clusters=5, random_state=0, n_init=n_init).fit(Z)
+    assert _same_partition(seg.labels_, km.labels_)
+    assert seg.inertia_ == pytest.approx(km.inertia_, rel=1e-9)
+
+
+def test_renumbering_is_by_size(customers):
+    seg = Segmenter(features=FEATURES, k=3, random_state=0).fit(customers)
+    sizes = np.bincount(seg.labels_)
+    assert list(sizes) == sorted(sizes, reverse=True)
+    assert list(sizes) == [150, 100, 50]
+    assert seg.profiles_["size"].tolist() == [150, 100, 50]
+
+
+def test_scale_sample_matches_r_definition(customers):
+    seg = Segmenter(features=FEATURES, k=3, scale="sample", random_state=0).fit(customers)
+    pre = seg.model_.preprocessor
+    X = customers[FEATURES].to_numpy()
+    expected = (X - X.mean(0)) / X.std(0, ddof=1)
+    np.testing.assert_allclose(pre.transform_matrix(X), expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.r
+def test_scale_sample_reproduces_r_scale(customers, has_rscript, tmp_path):
+    path = tmp_path / "x.csv"
+    customers[FEATURES].to_csv(path, index=False)
+    out = tmp_path / "r.csv"
+    script = (f'x <- read.csv("{path}"); s <- scale(as.matrix(x)); '
+              f'write.csv(format(s, digits=17), "{out}", row.names=FALSE)')
+    subprocess.run([has_rscript, "-e", script], check=True, capture_output=True, timeout=120)
+    r = pd.read_csv(out).to_numpy(dtype=float)
+    seg = Segmenter(features=FEATURES, k=3, scale="sample", random_state=0).fit(customers)
+    ours = seg.model_.preprocessor.transform_matrix(customers[FEATURES].to_numpy())
+    np.testing.assert_allclose(ours, r, rtol=0, atol=1e-12)
+
+
+def test_inputs_pandas_polars_arrow_numpy_agree(customers):
+    pl = pytest.importorskip("polars")
+    base = Segmenter(features=FEATURES, k=3, random_state=0).fit(customers).labels_
+    for table in (pl.from_pandas(customers), pa.Table.from_pandas(customers)):
+        labels = Segmenter(features=FEATURES, k=3, random_state=0).fit(table).labels_
+        np.testing.assert_array_equal(labels, base)
+    arr = customers[FEATURES].to_numpy()
+    np.testing.assert_array_equal(Segmenter(k=3, random_state=0).fit(arr).labels_, base)
+
+
+def test_auto_features_and_id_detection(customers):
+    seg = Segmenter(k=3, random_state=0).fit(customers)
+    assert seg.id_column_ == "customer_id"
+    assert seg.features_ == FEATURES
+    assert seg.excluded_columns_ == {"city": "not numeric"}
+
+
+def test_predict_fit_predict_transform(customers):
+    seg = Segmenter(features=FEATURES, k=3, random_state=0)
+    labels = seg.fit_predict(customers)
+    np.testing.assert_array_equal(seg.predict(customers), labels)
+    d = seg.transform(customers)
+    assert d.shape == (300, 3)
+    np.testing.assert_array_equal(d.argmin(axis=1), labels)
+
+
+def test_missing_values_are_imputed_and_counted(customers):
+    df = customers.copy()
+    df.loc[[3, 9], "income"] = np.nan
+    seg = Segmenter(features=FEATURES, k=3, random_state=0).fit(df)
+    assert seg.n_imputed_ == {"age": 0, "income": 2, "purchases": 0}
+    with pytest.raises(SchemaError, match="Row 4, column 'income' is missing"):
+        Segmenter(features=FEATURES, k=3, missing="error").fit(df)
+
+
+def test_numbers_stored_as_text(customers):
+    df = customers.copy()
+    df["income"] = [f"{v:,.2f}" for v in df["income"] * 1000]  # "30,123.45"
+    seg = Segmenter(features=FEATURES, k=3, random_state=0).fit(df)
+    assert seg.features_ == FEATURES
+    df.loc[5, "income"] = "abc"
+    with pytest.raises(SchemaError, match=r"Row 6, column 'income': 'abc' is not a number"):
+        Segmenter(features=FEATURES, k=3).fit(df)
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "match"),
+    [
+        ({"k": 1}, InvalidParameterError, r"The 'k' parameter of Segmenter must be an int >= 2"),
+        ({"k": "auto"}, InvalidParameterError, r"'k' parameter .* Got 'auto'"),
+        ({"scale": "zscore"}, InvalidParameterError, r"'scale' parameter"),
+        ({"features": ["age", "incme"]}, ColumnNotFoundError, r"Did you mean 'income'\?"),
+        ({"k": 400}, SchemaError, r"k=400 is larger than the number of distinct customers"),
+        ({"features": ["city"]}, SchemaError, r"not a number"),
+    ],
+)
+def test_clear_errors(customers, params, error, match):
+    with pytest.raises(error, match=match):
+        Segmenter(**params).fit(customers)
+
+
+def test_constant_feature_is_an_error_when_named_and_dropped_when_auto(customers):
+    df = customers.assign(channel=1.0)
+    with pytest.raises(SchemaError, match="'channel' are constant"):
+        Segmenter(features=["age", "channel"], k=2).fit(df)
+    seg = Segmenter(k=3, random_state=0).fit(df)
+    assert "channel" not in seg.features_
+    assert seg.excluded_columns_["channel"].startswith("constant")
+
+
+def test_no_numeric_features():
+    df = pd.DataFrame({"name": list("abcdef"), "city": list("xyzxyz")})
+    with pytest.raises(SchemaError, match="No numeric feature columns"):
+        Segmenter(k=2).fit(df)
+
+
+def test_not_fitted():
+    with pytest.raises(NotFittedError, match="not fitted"):
+        Segmenter().predict(np.zeros((2, 2)))
+
+
+def test_rename(customers):
+    seg = Segmenter(features=FEATURES, k=3, random_state=0).fit(customers)
+    seg.rename({0: "Young savers"})
+    assert seg.model_.names[0] == "Young savers"
+    assert seg.profiles_.loc[0, "segment_name"] == "Young savers"
+    with pytest.raises(InvalidParameterError, match="unique"):
+        seg.rename({1: "Young savers"})
+    with pytest.raises(InvalidParameterError, match="does not exist"):
+        seg.rename({7: "x"})
+
+
+def test_names_are_unique_and_deterministic(customers):
+    a = Segmenter(features=FEATURES, k=5, random_state=1).fit(customers)
+    b = Segmenter(features=FEATURES, k=5, random_state=1).fit(customers)
+    names = a.profiles_["segment_name"].tolist()
+    assert len(set(names)) == 5
+    assert names == b.profiles_["segment_name"].tolist()
+    assert adjusted_rand_score(a.labels_, b.labels_) == 1.0
