@@ -67,3 +67,22 @@ def has_rscript() -> str:
     if path is None:
         pytest.skip("Rscript is not installed (make test installs r-base-core when run as root)")
     return path
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local[2] SparkSession for the whole run; skipped when PySpark or Java is missing."""
+    pytest.importorskip("pyspark", reason="PySpark is not installed (pip install 'custseg[spark]')")
+    if shutil.which("java") is None:
+        pytest.skip("Java is not installed: Spark needs a JVM (Java 17)")
+    from pyspark.sql import SparkSession
+
+    session = (SparkSession.builder.master("local[2]").appName("custseg-tests")
+               .config("spark.ui.enabled", "false")
+               .config("spark.sql.shuffle.partitions", "4")
+               .config("spark.driver.memory", "2g")
+               .config("spark.sql.session.timeZone", "UTC")
+               .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

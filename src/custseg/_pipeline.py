@@ -69,6 +69,8 @@ class SegmentOptions:
     encoding: str | None = None
     sheet: str | None = None
     query: str | None = None
+    previous: str | None = None  # a previous run's model.json: keep its segment ids and names
+    names: dict[int, str] | None = None  # user's names for segments (after alignment)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -239,6 +241,9 @@ def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | N
     if rejects is not None and len(rejects):
         write_csv(rejects, out / "rejects.csv")  # written early: useful even if fitting fails
     seg.fit(kept)
+    alignment = seg.align_to(opts.previous).to_dict() if opts.previous else None
+    if opts.names:
+        seg.rename(opts.names)
     timings["fit"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -299,6 +304,7 @@ def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | N
         "segments": [{"segment": s["id"], "name": s["name"], "size": s["size"],
                       "share": s["share"], "description": s.get("description", "")}
                      for s in seg.model_.segments],
+        "alignment": alignment,
         "engine": "local",
         "seed": opts.seed,
         "options": {k: v for k, v in asdict(opts).items() if k not in ("extra",)},

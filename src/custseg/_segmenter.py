@@ -322,6 +322,40 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         self._check_fitted()
         return self.model_.save(path)
 
+    def align_to(self, previous: SegmentModel | str) -> Any:
+        """Give segments the ids and names of the matching segments of a previous run.
+
+        Segments are matched by optimal assignment (Hungarian algorithm) on centroid distance;
+        a segment with no close match gets a fresh id and keeps its own name. Returns the
+        :class:`custseg.track.Alignment` (matched, new and vanished segments).
+        """
+        from .model import load_model
+        from .track import align_segments
+
+        self._check_fitted()
+        old = load_model(previous) if not isinstance(previous, SegmentModel) else previous
+        alignment = align_segments(self.model_, old)
+        mapping = alignment.new_to_old
+        old_names = old.names
+        taken = {old_names[o] for o in alignment.matched.values()}
+        names = {}
+        for seg in self.model_.segments:
+            sid = int(seg["id"])
+            if sid in alignment.matched:
+                names[mapping[sid]] = old_names[alignment.matched[sid]]
+            else:
+                name = seg["name"]
+                names[mapping[sid]] = name if name not in taken else f"{name} (new)"
+        for seg in self.model_.segments:
+            seg["id"] = mapping[int(seg["id"])]
+            seg["name"] = names[seg["id"]]
+        self.labels_ = np.array([mapping[int(v)] if v >= 0 else int(v) for v in self.labels_],
+                                dtype=np.int64)
+        self.profiles_["segment"] = self.profiles_["segment"].map(mapping)
+        self.profiles_["segment_name"] = self.profiles_["segment"].map(names)
+        self.model_.alignment = alignment.to_dict()
+        return alignment
+
     def rename(self, names: dict[int, str]) -> Segmenter:
         """Rename segments, e.g. ``seg.rename({0: "Loyal big spenders"})``; stored in the model."""
         self._check_fitted()

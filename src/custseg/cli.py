@@ -6,6 +6,7 @@ Errors custseg raises on purpose (:class:`CustsegError`) become one red line and
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from contextlib import contextmanager
@@ -167,6 +168,11 @@ def segment(
     include_ids: Annotated[bool, typer.Option("--include-ids", help="Show customer IDs in the "
                                               "report (off by default: IDs are personal data).")
                            ] = False,
+    previous: Annotated[str | None, typer.Option(
+        help="A previous run's model.json: matching segments keep its ids and names, e.g. "
+             "--previous last_month/model.json.")] = None,
+    names: Annotated[Path | None, typer.Option(
+        help='JSON file renaming segments, e.g. --names names.json with {"0": "Loyal"}.')] = None,
     force: Annotated[bool, typer.Option(help="Write into an --out folder that holds other "
                                              "files.")] = False,
     quiet: QuietOpt = False,
@@ -186,11 +192,26 @@ def segment(
             missing=_choice(missing, "missing", ("impute", "reject")),
             duplicates=_choice(duplicates, "duplicates", ("reject", "keep")),
             seed=seed, n_init=n_init, output_format=_choice(fmt, "format", ("csv", "parquet")),
-            delimiter=delimiter, encoding=encoding, include_ids=include_ids, force=force)
+            delimiter=delimiter, encoding=encoding, include_ids=include_ids, force=force,
+            previous=previous, names=_read_names(names))
         with _progress(quiet) as progress:
             summary = run_segment(input, out_dir, opts, progress=progress)
         if not quiet:
             _print_segment_summary(summary, out_dir)
+
+
+def _read_names(path: Path | None) -> dict[int, str] | None:
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        return {int(k): str(v) for k, v in data.items()}
+    except OSError as exc:
+        raise InvalidParameterError(f"--names {path}: cannot read it ({exc.strerror}).") from None
+    except (ValueError, AttributeError):
+        raise InvalidParameterError(
+            f'--names {path} must be a JSON object of segment id → name, e.g. {{"0": "Loyal"}}.'
+        ) from None
 
 
 def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:
@@ -222,6 +243,90 @@ def demo(
             summary = run_segment(demo_customers_path(), out_dir, opts, progress=progress)
         if not quiet:
             _print_segment_summary(summary, out_dir)
+
+
+@app.command(epilog="Example: custseg assign out/model.json new_customers.csv --out new.csv")
+def assign(
+    model: Annotated[Path, typer.Argument(help="model.json written by custseg segment.")],
+    input: Annotated[str, typer.Argument(help="Customers to assign (any format custseg reads).")],
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="Output file (.csv or .parquet), "
+                                           "e.g. --out new_segments.csv.")],
+    missing: Annotated[str, typer.Option(help="impute (the model's stored values) | reject, e.g. "
+                                              "--missing reject.")] = "impute",
+    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: detected).")
+                         ] = None,
+    encoding: Annotated[str | None, typer.Option(help="Text encoding (default: detected).")
+                        ] = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Assign new customers to the segments of a saved model (ID, segment, segment_name,
+    distance, margin, out_of_distribution)."""
+    from ._assign_job import run_assign
+
+    with _errors(debug):
+        with _progress(quiet) as progress:
+            progress("assigning")
+            summary = run_assign(model, input, out_file, missing=_choice(
+                missing, "missing", ("impute", "reject")), delimiter=delimiter,
+                encoding=encoding)
+        if not quiet:
+            out.print(f"rows read {summary['rows_read']:,} · assigned {summary['rows_assigned']:,}"
+                      f" · rejected {summary['rows_rejected']:,} · out of distribution "
+                      f"{summary['out_of_distribution']:,}", highlight=False)
+            for name, n in summary["segments"].items():
+                out.print(f"  {name}: {n:,}", highlight=False)
+            out.print(f"written to [bold]{summary['output']}[/]")
+
+
+@app.command(epilog="Example: custseg compare last_month/ this_month/ --out migration/")
+def compare(
+    old_dir: Annotated[Path, typer.Argument(help="Output folder of the earlier run.")],
+    new_dir: Annotated[Path, typer.Argument(help="Output folder of the later run.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the migration outputs, "
+                                          "e.g. --out migration/.")],
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Who moved where: migration matrix, movers, new and lost customers, size drift, and a
+    Sankey chart (compare.html)."""
+    from .track import compare_runs, write_comparison
+
+    with _errors(debug):
+        comp = compare_runs(old_dir, new_dir)
+        counts = write_comparison(comp, out_dir)
+        if not quiet:
+            t = Table(title="customers: previous run (rows) → this run (columns)")
+            t.add_column("")
+            for c in comp.migration.columns:
+                t.add_column(str(c), justify="right")
+            for name, row in comp.migration.iterrows():
+                t.add_row(str(name), *[f"{int(v):,}" for v in row])
+            out.print(t)
+            out.print(" · ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in counts.items()
+                                 if k != "id_column"), highlight=False)
+            out.print(f"outputs in [bold]{out_dir}[/] — open {out_dir / 'compare.html'}")
+
+
+@app.command(epilog="Example: custseg report out/")
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="Output folder of custseg segment.")],
+    include_ids: Annotated[bool, typer.Option("--include-ids", help="Show customer IDs.")
+                           ] = False,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Re-render report.html from an output folder."""
+    from .io import write_text
+    from .report import render_report
+
+    with _errors(debug):
+        if not (run_dir / "summary.json").exists():
+            raise InvalidParameterError(f"{run_dir} is not a custseg output folder (no "
+                                        "summary.json); pass the --out folder of a segment run.")
+        write_text(render_report(run_dir, include_ids=include_ids), run_dir / "report.html")
+        if not quiet:
+            out.print(f"wrote [bold]{run_dir / 'report.html'}[/]")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -217,13 +217,11 @@ class SegmentModel:
             raise ModelFormatError("input.features and preprocessing.features disagree.")
         n = len(feats)
         segs = d["segments"]
-        try:
-            C = np.array([s["centroid_scaled"] for s in segs], dtype=np.float64)
-            orig = np.array([s["centroid"] for s in segs], dtype=np.float64)
-        except ValueError as exc:
-            raise ModelFormatError(f"segments: centroids have unequal lengths ({exc}).") from exc
-        if C.shape != (len(segs), n) or orig.shape != (len(segs), n):
-            raise ModelFormatError(f"segments: every centroid must hold {n} numbers.")
+        for i, s in enumerate(segs):
+            if len(s["centroid_scaled"]) != n or len(s["centroid"]) != n:
+                raise ModelFormatError(f"segments/{i}: every centroid must hold {n} numbers "
+                                       "(one per feature).")
+        C = np.array([s["centroid_scaled"] for s in segs], dtype=np.float64)
         if not np.isfinite(C).all():
             raise ModelFormatError("segments: a centroid holds a non-finite number.")
         ids = [s["id"] for s in segs]
