@@ -95,7 +95,7 @@ def test_marketing_campaign_tab_separated(marketing_csv, tmp_path):
     [
         ("", [], r"empty"),
         ("id,a,b\n", [], r"no data rows"),
-        ("id,a,b\n1,2,3\n2,3,4\n3,5,1\n", ["--features", "a,c"], r"Did you mean"),
+        ("id,a,b\n1,2,3\n2,3,4\n3,5,1\n", ["--features", "a,bb"], r"Did you mean .b.\?"),
         ("id,a,b\n1,2,3\n2,3,4\n3,5,1\n", ["--k", "9"], r"k=9 is larger than the number"),
         ("id,a,b\n1,2,3\n2,2,4\n3,2,1\n", ["--features", "a,b", "--k", "2"], r"constant"),
         ("id,a,b\n1,x,y\n2,z,w\n", [], r"No numeric feature columns"),

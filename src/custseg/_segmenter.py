@@ -63,9 +63,10 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         ``StandardScaler``); ``"sample"`` the sample standard deviation (R's ``scale()``,
         Spark's ``StandardScaler``); ``"robust"`` median and IQR; ``"minmax"`` [0, 1];
         ``None`` keeps the original units (Spark's ``VectorAssembler`` + ``KMeans`` recipe).
-    log_transform : {None, "all", "auto"}, default=None
-        ``log(1 + x)`` of every feature (``"all"``) or of the non-negative, right-skewed ones
-        (``"auto"``, skewness > 1: typical of spend and counts).
+    log_transform : {None, "all", "auto"} or list of str, default=None
+        ``log(1 + x)`` of every feature (``"all"``), of the non-negative, right-skewed ones
+        (``"auto"``, skewness > 1: typical of spend and counts), or of the listed features
+        (negative values, such as net refunds, count as 0).
     clip : tuple of float or None, default=None
         Winsorize each feature at these quantiles, e.g. ``(0.01, 0.99)``.
     missing : {"impute", "error"}, default="impute"
@@ -123,7 +124,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                                 "a column name")],
         "k": [Interval(int, 2, None)],
         "scale": [Options(frozenset({"standard", "sample", "robust", "minmax", None}))],
-        "log_transform": [Options(frozenset({None, "all", "auto"}))],
+        "log_transform": [Options(frozenset({None, "all", "auto"})), COLUMN_LIST],
         "clip": [NONE, Predicate(lambda v: len(v) == 2 and 0 <= v[0] < v[1] <= 1,
                                  "a pair of quantiles (low, high) with 0 <= low < high <= 1")],
         "missing": [Options(frozenset({"impute", "error"}))],
@@ -137,7 +138,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def __init__(self, features: list[str] | None = None, id_column: str | None = None,
                  k: int = 5, scale: Literal["standard", "sample", "robust", "minmax"] | None
-                 = "standard", log_transform: Literal["all", "auto"] | None = None,
+                 = "standard", log_transform: Literal["all", "auto"] | list[str] | None = None,
                  clip: tuple[float, float] | None = None,
                  missing: Literal["impute", "error"] = "impute",
                  impute: Literal["median", "mean"] = "median", algorithm: str = "kmeans",

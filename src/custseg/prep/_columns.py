@@ -112,7 +112,7 @@ def resolve_columns(frame: pd.DataFrame, features: Sequence[str] | None,
     for col in frame.columns:
         if col != id_col and col not in chosen:
             excluded[col] = "not requested"
-    return ColumnPlan(id_col, False, chosen, excluded)
+    return ColumnPlan(id_col, detected, chosen, excluded)
 
 
 def _is_constant(s: pd.Series) -> bool:

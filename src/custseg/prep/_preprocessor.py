@@ -34,9 +34,10 @@ class Preprocessor:
     ----------
     impute : {"median", "mean"}, default="median"
         Value that replaces a missing cell, learned per feature.
-    log_transform : {None, "all", "auto"}, default=None
+    log_transform : {None, "all", "auto"} or list of str, default=None
         ``"all"`` applies ``log(1 + x)`` to every feature (all must be >= 0); ``"auto"`` to the
-        features that are non-negative and right-skewed (skewness > 1).
+        features that are non-negative and right-skewed (skewness > 1); a list names the
+        features to transform, whose negative values (e.g. net refunds) count as 0.
     clip : tuple of float or None, default=None
         Quantiles ``(low, high)`` at which to winsorize each feature, e.g. ``(0.01, 0.99)``.
     scale : {"standard", "sample", "robust", "minmax", None}, default="standard"
@@ -57,7 +58,7 @@ class Preprocessor:
     def fit(self, X: np.ndarray, feature_names: list[str]) -> Preprocessor:
         if self.impute not in IMPUTE:
             raise InvalidParameterError(f"impute must be one of {IMPUTE}; got {self.impute!r}.")
-        if self.log_transform not in TRANSFORMS:
+        if not isinstance(self.log_transform, list | tuple) and self.log_transform not in TRANSFORMS:
             raise InvalidParameterError(
                 f"log_transform must be one of {TRANSFORMS}; got {self.log_transform!r}.")
         if self.scale not in SCALE_METHODS:
@@ -78,6 +79,12 @@ class Preprocessor:
 
         if self.log_transform is None:
             self.log1p_ = np.zeros(X.shape[1], dtype=bool)
+        elif isinstance(self.log_transform, list | tuple):
+            unknown = [f for f in self.log_transform if f not in self.feature_names_]
+            if unknown:
+                raise InvalidParameterError(f"log_transform names {unknown!r}, which are not "
+                                            f"features ({self.feature_names_!r}).")
+            self.log1p_ = np.array([f in self.log_transform for f in self.feature_names_])
         else:
             nonneg = X.min(axis=0) >= 0
             if self.log_transform == "all":
@@ -164,7 +171,8 @@ class Preprocessor:
         return {
             "features": self.feature_names_,
             "impute": {"strategy": self.impute, "values": self.impute_values_.tolist()},
-            "transform": {"method": self.log_transform, "log1p": self.log1p_.tolist()},
+            "transform": {"method": self.log_transform if not isinstance(
+                self.log_transform, list | tuple) else "listed", "log1p": self.log1p_.tolist()},
             "clip": None if self.clip_low_ is None else {
                 "quantiles": list(self.clip), "low": self.clip_low_.tolist(),
                 "high": self.clip_high_.tolist()},
@@ -176,7 +184,10 @@ class Preprocessor:
     def from_dict(cls, d: dict[str, Any]) -> Preprocessor:
         try:
             clip = d["clip"]
-            pre = cls(impute=d["impute"]["strategy"], log_transform=d["transform"]["method"],
+            method = d["transform"]["method"]
+            listed = [f for f, b in zip(d["features"], d["transform"]["log1p"], strict=True) if b]
+            pre = cls(impute=d["impute"]["strategy"],
+                      log_transform=listed if method == "listed" else method,
                       clip=None if clip is None else tuple(clip["quantiles"]),
                       scale=d["scale"]["method"])
             pre.feature_names_ = list(d["features"])

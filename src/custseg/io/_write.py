@@ -1,0 +1,278 @@
+"""Write outputs atomically, and CSV files that spreadsheets cannot turn into formulas."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import decimal
+import json
+import math
+import os
+import secrets
+import stat
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .._exceptions import InvalidParameterError
+
+#: First characters that make a spreadsheet read a cell as a formula or command (OWASP
+#: "CSV Injection"): ``=``, ``+``, ``-``, ``@``, tab and carriage return.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str], mode: Literal["w", "wb"] = "w", *,
+                 encoding: str = "utf-8", newline: str | None = "") -> Iterator[IO[Any]]:
+    """Open a temporary file beside ``path`` and move it onto ``path`` only on success.
+
+    The temporary file is flushed and fsynced, then renamed over ``path`` with
+    :func:`os.replace` (atomic on POSIX and Windows), and the folder is fsynced. If the block
+    raises, the temporary file is removed and ``path`` is left as it was: readers see the old
+    file or the complete new one, never a partial one. Missing parent folders are created.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write.
+    mode : {"w", "wb"}, default="w"
+        Text or binary.
+    encoding : str, default="utf-8"
+        Text mode only.
+    newline : str or None, default=""
+        Text mode only; ``""`` writes line ends exactly as given (no ``\\r\\n`` on Windows).
+
+    Yields
+    ------
+    file object
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "note.txt"
+    >>> with atomic_write(target) as f:
+    ...     _ = f.write("done\\n")
+    >>> target.read_text()
+    'done\\n'
+    """
+    if mode not in ("w", "wb"):
+        raise InvalidParameterError(
+            f"The 'mode' parameter of atomic_write must be 'w' or 'wb'. Got {mode!r} instead."
+        )
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+    # O_EXCL: never reuse someone else's file; 0o666 lets the umask decide, as open() would.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        if target.exists():  # keep the permissions of the file being replaced
+            with contextlib.suppress(OSError):
+                os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))
+        f = (os.fdopen(fd, "wb") if mode == "wb"
+             else os.fdopen(fd, "w", encoding=encoding, newline=newline))
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    try:
+        with f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(target.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename durable (POSIX); Windows cannot open folders, and needs no such step."""
+    if os.name != "posix":  # pragma: no cover
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+# ------------------------------------------------------------------------------------------ CSV
+
+
+def _guard_text(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _is_text_column(s: pd.Series) -> bool:
+    return (isinstance(s.dtype, pd.StringDtype) or s.dtype == object
+            or isinstance(s.dtype, pd.CategoricalDtype))
+
+
+def guard_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells and column names cannot start a formula.
+
+    Text that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
+    leading ``'`` (OWASP's advice against CSV injection). Only text is changed: numeric
+    columns, and numbers inside ``object`` columns, stay as they are, so ``-5`` is written
+    as ``-5``. Text that merely looks like a number, such as ``"-12.5"`` in a text column, is
+    prefixed too: we cannot tell a harmless negative number from ``-2+3+cmd|...`` safely,
+    and IDs should be written as they are in the data anyway.
+    """
+    out = {}
+    for i in range(frame.shape[1]):
+        s = frame.iloc[:, i]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            s = s.astype(object)
+        if isinstance(s.dtype, pd.StringDtype):
+            hit = s.str.startswith(FORMULA_PREFIXES).fillna(False).to_numpy(dtype=bool)
+            if hit.any():
+                s = s.copy()
+                s[hit] = "'" + s[hit]
+        elif s.dtype == object:
+            s = s.map(_guard_text, na_action="ignore")
+        out[i] = s
+    guarded = pd.DataFrame(out, index=frame.index)
+    guarded.columns = [_guard_text(str(c)) for c in frame.columns]
+    return guarded
+
+
+def _flat(frame: pd.DataFrame) -> pd.DataFrame:
+    """Named index levels become columns; an unnamed index is not written."""
+    if any(name is not None for name in frame.index.names):
+        return frame.reset_index()
+    return frame
+
+
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str], *, guard: bool = True) -> None:
+    """Write ``frame`` as UTF-8 CSV, atomically, safe to open in a spreadsheet.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table. A named index is written as columns; an unnamed one is left out. Missing
+        values are written as empty cells.
+    path : str or path-like
+        Where to write; replaced atomically.
+    guard : bool, default=True
+        Neutralise text that a spreadsheet would run as a formula (see
+        :func:`guard_formulas`). Turn off only for files no person will open in a spreadsheet.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, pandas as pd
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "segments.csv"
+    >>> write_csv(pd.DataFrame({"id": ["=1+1", "0002"], "delta": [-5, 3]}), target)
+    >>> print(target.read_text(), end="")
+    id,delta
+    '=1+1,-5
+    0002,3
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise InvalidParameterError(
+            f"write_csv expects a pandas DataFrame. Got {type(frame).__name__} instead."
+        )
+    frame = _flat(frame)
+    if guard:
+        frame = guard_formulas(frame)
+    with atomic_write(path, "w") as f:
+        frame.to_csv(f, index=False, lineterminator="\n")
+
+
+def write_parquet(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write ``frame`` as Parquet (zstd-compressed), atomically.
+
+    A named index is written as columns; an unnamed one is left out.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not isinstance(frame, pd.DataFrame):
+        raise InvalidParameterError(
+            f"write_parquet expects a pandas DataFrame. Got {type(frame).__name__} instead."
+        )
+    table = pa.Table.from_pandas(_flat(frame), preserve_index=False)
+    with atomic_write(path, "wb") as f:
+        pq.write_table(table, f, compression="zstd")
+
+
+# ----------------------------------------------------------------------------------------- JSON
+
+
+def to_jsonable(obj: Any) -> Any:
+    """``obj`` with NaN/NA as ``None`` and numpy, pandas, dates and paths as plain JSON types.
+
+    Mappings keep their key order; keys become strings. Infinity raises ``ValueError`` (JSON
+    has no such number, and a silent ``null`` would hide a bug).
+    """
+    if obj is None or isinstance(obj, bool | str):
+        return obj
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, int | np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        value = float(obj)
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            raise ValueError(f"cannot write {value} to JSON: it has no infinity")
+        return value
+    if isinstance(obj, decimal.Decimal):
+        return to_jsonable(float(obj))
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, pd.DataFrame):
+        return [to_jsonable(r) for r in obj.to_dict(orient="records")]
+    if isinstance(obj, pd.Series | pd.Index | np.ndarray):
+        return [to_jsonable(v) for v in obj.tolist()]
+    if isinstance(obj, list | tuple | set | frozenset):
+        items = sorted(obj, key=repr) if isinstance(obj, set | frozenset) else obj
+        return [to_jsonable(v) for v in items]
+    if isinstance(obj, dt.datetime | dt.date | dt.time | pd.Timestamp):
+        return obj.isoformat()
+    if isinstance(obj, pd.Timedelta | dt.timedelta):
+        return pd.Timedelta(obj).isoformat()
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    raise TypeError(f"cannot write a {type(obj).__name__} to JSON: {obj!r}")
+
+
+def write_json(obj: Any, path: str | os.PathLike[str]) -> None:
+    """Write ``obj`` as indented UTF-8 JSON, atomically, keeping key order.
+
+    NaN and missing values become ``null``; numpy and pandas values, dates and paths become
+    plain JSON (see :func:`to_jsonable`). The output always parses with strict JSON readers.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "summary.json"
+    >>> write_json({"k": 3, "silhouette": float("nan")}, target)
+    >>> print(target.read_text(), end="")
+    {
+      "k": 3,
+      "silhouette": null
+    }
+    """
+    text = json.dumps(to_jsonable(obj), indent=2, allow_nan=False, ensure_ascii=False)
+    write_text(text + "\n", path)
+
+
+def write_text(text: str, path: str | os.PathLike[str], *, encoding: str = "utf-8") -> None:
+    """Write ``text`` to ``path`` atomically, line ends exactly as given."""
+    if not isinstance(text, str):
+        raise InvalidParameterError(
+            f"write_text expects a str. Got {type(text).__name__} instead."
+        )
+    with atomic_write(path, "w", encoding=encoding) as f:
+        f.write(text)
