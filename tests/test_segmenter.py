@@ -123,11 +123,12 @@ def test_numbers_stored_as_text(customers):
     ("params", "error", "match"),
     [
         ({"k": 1}, InvalidParameterError, r"The 'k' parameter of Segmenter must be an int >= 2"),
-        ({"k": "auto"}, InvalidParameterError, r"'k' parameter .* Got 'auto'"),
+        ({"k": "many"}, InvalidParameterError, r"'k' parameter .* or one of \{\"auto\"\}\. Got 'many'"),
         ({"scale": "zscore"}, InvalidParameterError, r"'scale' parameter"),
         ({"features": ["age", "incme"]}, ColumnNotFoundError, r"Did you mean 'income'\?"),
         ({"k": 400}, SchemaError, r"k=400 is larger than the number of distinct customers"),
-        ({"features": ["city"]}, SchemaError, r"not a number"),
+        ({"features": ["city"]}, SchemaError, r"At least one numeric feature"),
+        ({"algorithm": "kprototypes", "k": 3}, SchemaError, r"needs categorical features"),
     ],
 )
 def test_clear_errors(customers, params, error, match):
@@ -173,3 +174,57 @@ def test_names_are_unique_and_deterministic(customers):
     assert len(set(names)) == 5
     assert names == b.profiles_["segment_name"].tolist()
     assert adjusted_rand_score(a.labels_, b.labels_) == 1.0
+
+
+def test_k_auto_finds_the_three_groups_and_records_reasons(customers):
+    seg = Segmenter(features=FEATURES, random_state=0).fit(customers)
+    assert seg.k == "auto" and seg.n_clusters_ == 3
+    assert seg.k_selection_.k == 3 and seg.k_selection_.reasons
+    assert seg.clear_segmentation_
+
+
+def test_no_structure_warns_but_still_labels():
+    from custseg._segmenter import ClusteringWarning
+
+    X = np.random.default_rng(0).normal(size=(600, 3))
+    with pytest.warns(ClusteringWarning, match="No clear segment structure"):
+        seg = Segmenter(random_state=0).fit(X)
+    assert not seg.clear_segmentation_
+    assert len(seg.labels_) == 600
+
+
+def test_categorical_one_hot(customers):
+    df = customers.copy()
+    df["city"] = np.where(np.arange(300) < 150, "Lyon", np.where(np.arange(300) < 250, "Oslo",
+                                                                    "Porto"))
+    seg = Segmenter(features=["age", "city"], k=3, random_state=0).fit(df)
+    assert seg.features_ == ["age"] and seg.categorical_ == ["city"]
+    assert {"city=Lyon_share", "city=Lyon_lift"} <= set(seg.profiles_.columns)
+    assert seg.cluster_centers_.shape == (3, 1 + 3)
+    np.testing.assert_array_equal(seg.predict(df), seg.labels_)
+
+
+@pytest.mark.parametrize("algorithm", ["kmeans", "minibatch", "bisecting", "twostep", "gmm",
+                                       "hdbscan"])
+def test_algorithms_find_the_groups_and_round_trip(customers, algorithm, tmp_path):
+    from custseg import load_model
+
+    seg = Segmenter(features=FEATURES, k=3, algorithm=algorithm, random_state=0).fit(customers)
+    truth = np.repeat([0, 1, 2], [150, 100, 50])
+    clustered = seg.labels_ >= 0
+    assert adjusted_rand_score(truth[clustered], seg.labels_[clustered]) > 0.9
+    model = load_model(seg.save(tmp_path / "m.json"))
+    np.testing.assert_array_equal(model.predict(customers)[clustered], seg.labels_[clustered])
+    if algorithm == "gmm":
+        np.testing.assert_allclose(model.predict_proba(customers), seg.probabilities_, atol=1e-6)
+
+
+def test_kprototypes_with_categorical(customers, tmp_path):
+    from custseg import load_model
+
+    df = customers.copy()
+    df["tier"] = np.repeat(["gold", "silver", "bronze"], [150, 100, 50])
+    seg = Segmenter(features=["age", "tier"], k=3, algorithm="kprototypes",
+                    random_state=0).fit(df)
+    model = load_model(seg.save(tmp_path / "m.json"))
+    np.testing.assert_array_equal(model.predict(df), seg.labels_)

@@ -50,7 +50,10 @@ class SegmentOptions:
 
     features: list[str] | None = None
     id_column: str | None | bool = None
-    k: int | str = 5
+    categorical: list[str] | None = None
+    k: int | str = "auto"
+    k_range: tuple[int, int] = (2, 10)
+    min_segment_share: float = 0.02
     scale: str | None = "standard"
     log_transform: str | None = None
     clip: tuple[float, float] | None = None
@@ -58,6 +61,7 @@ class SegmentOptions:
     impute: str = "median"
     duplicates: str = "reject"  # "reject" (keep the first row of each ID) or "keep"
     algorithm: str = "kmeans"
+    method: str = "lloyd"
     n_init: int = 10
     max_iter: int = 300
     tol: float = 1e-4
@@ -189,6 +193,41 @@ def quality_metrics(Z: np.ndarray, labels: np.ndarray, inertia: float, seed: int
     return out
 
 
+def segmenter_for(plan, opts: SegmentOptions) -> Segmenter:
+    """The :class:`Segmenter` a job's options describe, on the columns ``plan`` resolved."""
+    return Segmenter(features=plan.features + plan.categorical,
+                     categorical=plan.categorical or None, id_column=plan.id_column or False,
+                     k=opts.k, k_range=opts.k_range, min_segment_share=opts.min_segment_share,
+                     scale=opts.scale, log_transform=opts.log_transform, clip=opts.clip,
+                     missing="impute", impute=opts.impute, algorithm=opts.algorithm,
+                     method=opts.method, n_init=opts.n_init, max_iter=opts.max_iter,
+                     tol=opts.tol, random_state=opts.seed)
+
+
+def run_choose_k(source: str | Path, options: SegmentOptions | None = None,
+                 progress: Progress = _noop) -> tuple[Any, dict[str, Any]]:
+    """Evaluate ``options.k_range`` on the table at ``source``; return the
+    :class:`custseg.select.Choice` and facts about the rows used."""
+    from .io import read_table
+
+    opts = options or SegmentOptions()
+    progress("reading")
+    read = read_table(source, delimiter=opts.delimiter, encoding=opts.encoding)
+    frame = read.frame
+    plan = resolve_columns(frame, opts.features, opts.id_column, source=str(source),
+                           categorical=opts.categorical)
+    keep, rejects, _ = account_rows(frame, np.asarray(read.line_numbers), plan.features,
+                                    plan.id_column, missing=opts.missing,
+                                    duplicates=opts.duplicates)
+    progress("choosing k")
+    seg = segmenter_for(plan, opts)
+    seg.k = "auto"
+    seg.fit(frame[keep].reset_index(drop=True))
+    info = {"rows": int(keep.sum()), "rows_rejected": int(len(rejects) + len(read.rejects)),
+            "features": seg.features_ + seg.categorical_}
+    return seg.k_selection_, info
+
+
 def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | None = None,
                 progress: Progress = _noop) -> dict[str, Any]:
     """Segment the customer table at ``source`` and write the output folder ``out``.
@@ -216,7 +255,8 @@ def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | N
 
     t = time.perf_counter()
     progress("checking rows")
-    plan = resolve_columns(frame, opts.features, opts.id_column, source=src_name)
+    plan = resolve_columns(frame, opts.features, opts.id_column, source=src_name,
+                           categorical=opts.categorical)
     keep, rejects, imputed = account_rows(
         frame, np.asarray(read.line_numbers), plan.features, plan.id_column,
         missing=opts.missing, duplicates=opts.duplicates)
@@ -233,11 +273,7 @@ def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | N
 
     t = time.perf_counter()
     progress("clustering")
-    seg = Segmenter(features=plan.features, id_column=plan.id_column or False, k=opts.k,
-                    scale=opts.scale, log_transform=opts.log_transform, clip=opts.clip,
-                    missing="impute", impute=opts.impute, algorithm=opts.algorithm,
-                    n_init=opts.n_init, max_iter=opts.max_iter, tol=opts.tol,
-                    random_state=opts.seed)
+    seg = segmenter_for(plan, opts)
     if rejects is not None and len(rejects):
         write_csv(rejects, out / "rejects.csv")  # written early: useful even if fitting fails
     seg.fit(kept)
@@ -253,27 +289,35 @@ def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | N
         (id_col if id_col is not None else "line"):
             kept[id_col].to_numpy() if id_col is not None else kept_lines,
         "segment": seg.labels_,
-        "segment_name": [seg.model_.names[int(s)] for s in seg.labels_],
+        "segment_name": pd.Series(seg.labels_).map(
+            dict(zip(seg.profiles_["segment"], seg.profiles_["segment_name"], strict=True))
+        ).to_numpy(),
         "distance": seg.distances_,
     })
+    if seg.probabilities_ is not None:  # GMM: membership confidence
+        segments["probability"] = seg.probabilities_.max(axis=1)
     if opts.output_format == "parquet":
         write_parquet(segments, out / "segments.parquet")
     else:
         write_csv(segments, out / "segments.csv")
     write_csv(seg.profiles_, out / "profiles.csv")
     write_csv(rejects, out / "rejects.csv")
-    Z = seg.model_.preprocessor.transform_matrix(feature_matrix(kept, seg.features_)[0])
+    Z = seg.model_.scaled(kept)
     metrics = quality_metrics(Z, seg.labels_, seg.inertia_, opts.seed)
     seg.model_.metrics = metrics
     seg.save(out / "model.json")
     sample_idx = np.random.default_rng(0).choice(len(kept), size=min(5000, len(kept)),
                                                  replace=False)
     sample_idx.sort()
-    sample = kept.iloc[sample_idx][seg.features_].copy()
+    sample = kept.iloc[sample_idx][seg.features_ + seg.categorical_].copy()
     sample.columns = [str(c) for c in sample.columns]
-    for c in sample.columns:
-        sample[c] = feature_matrix(sample, [c])[0][:, 0]
+    for c in seg.features_:
+        sample[str(c)] = feature_matrix(sample, [str(c)])[0][:, 0]
+    for c in seg.categorical_:
+        sample[str(c)] = sample[str(c)].astype("string")
     sample["segment"] = seg.labels_[sample_idx]
+    if seg.probabilities_ is not None:
+        sample["probability"] = seg.probabilities_[sample_idx].max(axis=1)
     write_parquet(sample, out / "report_sample.parquet")
 
     by_reason = rejects["reason"].value_counts().to_dict() if len(rejects) else {}
@@ -291,6 +335,7 @@ def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | N
         "id_column": id_col,
         "id_column_detected": bool(plan.id_detected and id_col is not None),
         "features": seg.features_,
+        "categorical_features": seg.categorical_,
         "excluded_columns": {str(k): v for k, v in plan.excluded.items()},
         "preprocessing": {"scale": opts.scale, "log_transform": opts.log_transform,
                           "log1p_features": [f for f, b in zip(
@@ -299,11 +344,17 @@ def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | N
                           "impute": opts.impute},
         "k": seg.n_clusters_,
         "k_requested": opts.k,
+        "clear_segmentation": seg.clear_segmentation_,
+        "k_selection": seg.k_selection_.to_dict() if seg.k_selection_ is not None else None,
+        "noise_customers": seg.n_noise_,
         "algorithm": seg.model_.algorithm,
         "metrics": metrics,
         "segments": [{"segment": s["id"], "name": s["name"], "size": s["size"],
                       "share": s["share"], "description": s.get("description", "")}
-                     for s in seg.model_.segments],
+                     for s in seg.model_.segments]
+        + ([{"segment": -1, "name": "Unclustered (noise)", "size": seg.n_noise_,
+             "share": seg.n_noise_ / len(kept), "description": "HDBSCAN noise: customers in "
+             "no dense segment"}] if seg.n_noise_ else []),
         "alignment": alignment,
         "engine": "local",
         "seed": opts.seed,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import numbers
+import warnings
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._exceptions import InvalidParameterError, NotFittedError, SchemaError
@@ -23,10 +25,20 @@ from ._validation import (
     validate_params,
 )
 from .model import SegmentModel, feature_matrix
-from .prep import Preprocessor, resolve_columns
-from .profile import distinguishing_features, segment_descriptions, segment_names, segment_profiles
+from .prep import CategoricalEncoder, Preprocessor, resolve_columns
+from .profile import (
+    categorical_profiles,
+    distinguishing_features,
+    segment_descriptions,
+    segment_names,
+    segment_profiles,
+)
 
 logger = logging.getLogger(__name__)
+
+
+class ClusteringWarning(UserWarning):
+    """The data show no clear segment structure; the result is still written."""
 
 
 def renumber(labels: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -46,18 +58,31 @@ def renumber(labels: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
-    """Segment customers: choose the features, clean and scale them, cluster, profile and name.
+    """Segment customers: choose the features, clean and scale them, choose k, cluster, profile
+    and name.
 
     Parameters
     ----------
     features : list of str or None, default=None
         Columns to segment on. ``None`` takes every numeric column except the ID column; text
-        columns are left out and listed in ``excluded_columns_``.
+        columns are left out and listed in ``excluded_columns_``. A listed text column is used
+        as a categorical feature.
     id_column : str, None or False, default=None
         The customer ID column. ``None`` detects it by name (``CustomerID``, ``customer_id``,
         ``CUST_ID``, ``ID``, …) and reports it in ``id_column_``; ``False``: the table has none.
-    k : int, default=5
-        Number of segments.
+    categorical : list of str or None, default=None
+        Columns to use as categorical features even if they hold numbers (e.g. region codes).
+        One-hot encoded for centroid methods (each indicator worth ``1/sqrt(2)`` so a category
+        weighs like one standard deviation), native for ``algorithm="kprototypes"``.
+    k : int or "auto", default="auto"
+        Number of segments. ``"auto"`` evaluates ``k_range`` with several criteria and explicit
+        guards (see :func:`custseg.select.choose_k`); the choice and its reasons are in
+        ``k_selection_``. Ignored by ``algorithm="hdbscan"``, which finds k itself.
+    k_range : tuple of int, default=(2, 10)
+        Smallest and largest k tried when ``k="auto"``.
+    min_segment_share : float, default=0.02
+        With ``k="auto"``, a k whose smallest segment holds less than this share is not
+        recommended. With ``algorithm="hdbscan"``: the minimum cluster size as a share of rows.
     scale : {"standard", "sample", "robust", "minmax", None}, default="standard"
         ``"standard"`` uses the population standard deviation (scikit-learn's
         ``StandardScaler``); ``"sample"`` the sample standard deviation (R's ``scale()``,
@@ -73,9 +98,14 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         What to do with missing feature values: replace them by the ``impute`` statistic
         (the count per feature is in ``n_imputed_``) or raise.
     impute : {"median", "mean"}, default="median"
-    algorithm : {"kmeans"}, default="kmeans"
+    algorithm : {"kmeans", "minibatch", "bisecting", "twostep", "gmm", "kprototypes", \
+"hdbscan"}, default="kmeans"
+        See :mod:`custseg.cluster`. ``gmm`` adds membership probabilities (``probabilities_``);
+        ``hdbscan`` labels noise ``-1`` (profiled and counted, never dropped).
+    method : {"lloyd", "elkan", "hartigan-wong"}, default="lloyd"
+        The k-means variant (``algorithm="kmeans"`` only). Hartigan–Wong is R's default.
     n_init : int, default=10
-        Number of k-means++ starts; the run with the lowest inertia is kept.
+        Number of starts; the run with the lowest cost is kept.
     max_iter : int, default=300
     tol : float, default=1e-4
         Relative tolerance on centre movement (scikit-learn's definition).
@@ -84,19 +114,29 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
     Attributes
     ----------
     labels_ : ndarray of shape (n_samples,)
-        Segment of each customer, numbered by size (0 = largest).
+        Segment of each customer, numbered by size (0 = largest; -1 = HDBSCAN noise).
     n_clusters_ : int
-        Number of segments found.
-    cluster_centers_ : ndarray of shape (n_clusters_, n_features)
-        Centroids in scaled units.
+        Number of segments found (noise not counted).
+    cluster_centers_ : ndarray of shape (n_clusters_, n_scaled_features)
+        Centroids in scaled units (numeric features, then one-hot columns).
     inertia_ : float
-        Sum of squared distances to the centroids, in scaled units.
+        Sum of squared distances to the centroids, in scaled units (noise excluded).
+    k_selection_ : custseg.select.Choice or None
+        With ``k="auto"``: the table of criteria per k, the choice and its reasons.
+    clear_segmentation_ : bool
+        False when ``k="auto"`` found no convincing segment structure (a warning is issued and
+        the best k is still fitted, so nothing downstream breaks).
+    probabilities_ : ndarray or None
+        ``algorithm="gmm"``: membership probability of each customer in each segment.
     profiles_ : pandas.DataFrame
-        One row per segment: name, size, share, per-feature mean/median/quartiles/index.
+        One row per segment: name, size, share, per-feature mean/median/quartiles/index, and
+        per categorical level its share and lift.
     model_ : SegmentModel
         Everything needed to assign new customers; ``save`` writes it as JSON.
     features_ : list of str
-        The feature columns used.
+        The numeric feature columns used.
+    categorical_ : list of str
+        The categorical feature columns used.
     id_column_ : str or None
         The ID column used (detected or given).
     excluded_columns_ : dict
@@ -122,14 +162,21 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         "id_column": [NONE, Options(frozenset({False})),
                       Predicate(lambda v: isinstance(v, str | int) and not isinstance(v, bool),
                                 "a column name")],
-        "k": [Interval(int, 2, None)],
+        "categorical": [NONE, COLUMN_LIST],
+        "k": [Interval(int, 2, None), Options(frozenset({"auto"}))],
+        "k_range": [Predicate(lambda v: len(v) == 2 and all(isinstance(x, numbers.Integral)
+                                                             for x in v) and 2 <= v[0] <= v[1],
+                              "a pair (low, high) of ints with 2 <= low <= high")],
+        "min_segment_share": [Interval(float, 0, 0.5)],
         "scale": [Options(frozenset({"standard", "sample", "robust", "minmax", None}))],
         "log_transform": [Options(frozenset({None, "all", "auto"})), COLUMN_LIST],
         "clip": [NONE, Predicate(lambda v: len(v) == 2 and 0 <= v[0] < v[1] <= 1,
                                  "a pair of quantiles (low, high) with 0 <= low < high <= 1")],
         "missing": [Options(frozenset({"impute", "error"}))],
         "impute": [Options(frozenset({"median", "mean"}))],
-        "algorithm": [Options(frozenset({"kmeans"}))],
+        "algorithm": [Options(frozenset({"kmeans", "minibatch", "bisecting", "twostep", "gmm",
+                                         "kprototypes", "hdbscan"}))],
+        "method": [Options(frozenset({"lloyd", "elkan", "hartigan-wong"}))],
         "n_init": [Interval(int, 1, None)],
         "max_iter": [Interval(int, 1, None)],
         "tol": [Interval(float, 0, None)],
@@ -137,22 +184,29 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
     }
 
     def __init__(self, features: list[str] | None = None, id_column: str | None = None,
-                 k: int = 5, scale: Literal["standard", "sample", "robust", "minmax"] | None
-                 = "standard", log_transform: Literal["all", "auto"] | list[str] | None = None,
+                 categorical: list[str] | None = None, k: int | Literal["auto"] = "auto",
+                 k_range: tuple[int, int] = (2, 10), min_segment_share: float = 0.02,
+                 scale: Literal["standard", "sample", "robust", "minmax"] | None = "standard",
+                 log_transform: Literal["all", "auto"] | list[str] | None = None,
                  clip: tuple[float, float] | None = None,
                  missing: Literal["impute", "error"] = "impute",
                  impute: Literal["median", "mean"] = "median", algorithm: str = "kmeans",
+                 method: Literal["lloyd", "elkan", "hartigan-wong"] = "lloyd",
                  n_init: int = 10, max_iter: int = 300, tol: float = 1e-4,
                  random_state: int | None = None):
         self.features = features
         self.id_column = id_column
+        self.categorical = categorical
         self.k = k
+        self.k_range = k_range
+        self.min_segment_share = min_segment_share
         self.scale = scale
         self.log_transform = log_transform
         self.clip = clip
         self.missing = missing
         self.impute = impute
         self.algorithm = algorithm
+        self.method = method
         self.n_init = n_init
         self.max_iter = max_iter
         self.tol = tol
@@ -164,21 +218,21 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         tags.input_tags.allow_nan = True  # missing values are imputed (missing="impute")
         return tags
 
-    def _prepare(self, X: Any) -> tuple[pd.DataFrame, np.ndarray]:
+    def _prepare(self, X: Any):
         frame = to_pandas(X, owner=type(self).__name__)
-        if frame.shape[0] == 0:
-            raise SchemaError(f"Found array with 0 sample(s) (shape={frame.shape}) while a "
-                              "minimum of 1 is required: the table has no rows.")
         if frame.shape[0] < 2:
             raise SchemaError(f"n_samples = {frame.shape[0]}: segmentation needs at least 2 "
                               "customers (1 sample given).")
         if frame.shape[1] == 0:
             raise SchemaError(f"Found array with 0 feature(s) (shape={frame.shape}) while a "
                               "minimum of 1 is required: the table has no columns.")
-        plan = resolve_columns(frame, self.features, self.id_column)
+        plan = resolve_columns(frame, self.features, self.id_column,
+                               categorical=self.categorical)
+        if not plan.features:
+            raise SchemaError("At least one numeric feature is needed; only categorical "
+                              f"columns were given ({', '.join(map(repr, plan.categorical))}).")
         M, _ = feature_matrix(frame, plan.features)
-        self._plan = plan
-        return frame, M
+        return frame, plan, M
 
     def fit(self, X: Any, y: None = None) -> Segmenter:
         """Learn the segments of the customers in ``X``.
@@ -195,9 +249,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         self : Segmenter
         """
         validate_params(type(self).__name__, self._parameter_constraints, self.get_params())
-        frame, M = self._prepare(X)
-        plan = self._plan
-        del self._plan
+        frame, plan, M = self._prepare(X)
         if self.missing == "error" and np.isnan(M).any():
             i, j = np.argwhere(np.isnan(M))[0]
             raise SchemaError(f"Row {i + 1}, column {plan.features[j]!r} is missing and "
@@ -205,40 +257,148 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         pre = Preprocessor(impute=self.impute, log_transform=self.log_transform, clip=self.clip,
                            scale=self.scale).fit(M, plan.features)
         Z = pre.transform_matrix(M)
-        k = int(self.k)
-        n_distinct = len(np.unique(Z, axis=0))
-        if k > n_distinct:
-            raise SchemaError(
-                f"k={k} is larger than the number of distinct customers ({n_distinct} of "
-                f"{len(Z)} rows after preprocessing). Use k <= {n_distinct}.")
+        encoder, codes = None, None
+        if plan.categorical:
+            encoder = CategoricalEncoder().fit(frame, plan.categorical)
+            codes, _ = encoder.codes(frame)
+        n_distinct = len(np.unique(Z if codes is None else np.hstack([Z, codes]), axis=0))
+        rng = check_random_state(self.random_state)
 
-        labels, centers, inertia, n_iter, algo = self._cluster(Z, k)
-        labels, centers, _ = renumber(labels, centers)
-        self._set_fitted(frame, plan, pre, M, Z, labels, centers, inertia, n_iter, algo)
+        self.k_selection_ = None
+        self.clear_segmentation_ = True
+        if self.algorithm == "hdbscan":
+            k = None
+        elif self.k == "auto":
+            k = self._choose_k(Z if encoder is None else np.hstack(
+                [Z, encoder.one_hot_codes(codes)]), n_distinct, rng)
+        else:
+            k = int(self.k)
+            if k > n_distinct:
+                raise SchemaError(
+                    f"k={k} is larger than the number of distinct customers ({n_distinct} of "
+                    f"{len(Z)} rows after preprocessing). Use k <= {n_distinct}.")
+
+        fitted = self._cluster(Z, k, encoder, codes, rng)
+        labels, centers, order = renumber(fitted["labels"], fitted["centers"])
+        if fitted.get("probabilities") is not None:
+            fitted["probabilities"] = fitted["probabilities"][:, order]
+        if fitted["algo"]["name"] == "gmm":
+            p = fitted["algo"]["params"]
+            p["weights"] = [p["weights"][i] for i in order]
+            p["covariances"] = [p["covariances"][i] for i in order]
+        self._set_fitted(frame, plan, pre, encoder, codes, M, labels, centers, fitted)
         return self
 
-    def _cluster(self, Z: np.ndarray, k: int):
-        from sklearn.cluster import KMeans
+    def _choose_k(self, Zfull: np.ndarray, n_distinct: int, rng) -> int:
+        from .select import choose_k
 
-        km = KMeans(n_clusters=k, n_init=self.n_init, max_iter=self.max_iter, tol=self.tol,
-                    random_state=self.random_state, algorithm="lloyd").fit(Z)
-        algo = {"name": "kmeans", "params": {"method": "lloyd", "n_init": self.n_init,
-                                             "max_iter": self.max_iter, "tol": self.tol,
-                                             "init": "k-means++"}}
-        return km.labels_.astype(np.int64), km.cluster_centers_, float(km.inertia_), \
-            int(km.n_iter_), algo
+        lo, hi = self.k_range
+        hi = min(hi, n_distinct - 1, len(Zfull) - 1)
+        if hi < lo:
+            raise SchemaError(f"k='auto' needs more distinct customers than k_range's lower "
+                              f"bound {lo} (there are {n_distinct}); set k explicitly.")
+        algo = self.algorithm if self.algorithm in ("kmeans", "minibatch", "bisecting",
+                                                    "twostep", "gmm") else "kmeans"
+        choice = choose_k(Zfull, range(lo, hi + 1), algorithm=algo,
+                          random_state=int(rng.randint(0, 2**31 - 1)),
+                          min_share=self.min_segment_share)
+        self.k_selection_ = choice
+        self.clear_segmentation_ = bool(choice.clear_segmentation)
+        if not choice.clear_segmentation:
+            why = next((r for r in choice.reasons if r.startswith("No clear")), "")
+            warnings.warn(
+                f"No clear segment structure was found (k={choice.k} is the best of "
+                f"{lo}–{hi}). {why}", ClusteringWarning, stacklevel=3)
+        return int(choice.k)
 
-    def _set_fitted(self, frame, plan, pre, M, Z, labels, centers, inertia, n_iter, algo) -> None:
+    def _cluster(self, Z: np.ndarray, k: int | None, encoder, codes, rng) -> dict[str, Any]:
+        """Run the chosen algorithm; return labels and centres in the scaled (one-hot) space."""
+        from . import cluster
+
+        seed = int(rng.randint(0, 2**31 - 1)) if not isinstance(self.random_state, int) \
+            else self.random_state
+        name = self.algorithm
+        one_hot = encoder.one_hot_codes(codes) if encoder is not None else None
+        X = Z if one_hot is None else np.hstack([Z, one_hot])
+        params: dict[str, Any] = {}
+        out: dict[str, Any] = {"probabilities": None}
+        if name == "kmeans":
+            est = cluster.KMeans(n_clusters=k, method=self.method, n_init=self.n_init,
+                                 max_iter=self.max_iter, tol=self.tol, random_state=seed).fit(X)
+            params = {"method": self.method, "n_init": self.n_init, "max_iter": self.max_iter,
+                      "tol": self.tol, "init": "k-means++"}
+        elif name == "minibatch":
+            est = cluster.MiniBatch(n_clusters=k, n_init=min(self.n_init, 3),
+                                    random_state=seed).fit(X)
+        elif name == "bisecting":
+            est = cluster.Bisecting(n_clusters=k, max_iter=self.max_iter, tol=self.tol,
+                                    random_state=seed).fit(X)
+        elif name == "twostep":
+            est = cluster.TwoStep(n_clusters=k, random_state=seed).fit(X)
+            params = {"n_micro": int(est.n_micro_), "linkage": est.linkage_.tolist(),
+                      "micro_to_cluster": est.micro_to_cluster_.tolist()}
+        elif name == "gmm":
+            est = cluster.GaussianMixture(n_clusters=k, n_init=max(1, min(self.n_init, 3)),
+                                          random_state=seed).fit(X)
+            out["probabilities"] = est.predict_proba(X)
+            params = {"covariance_type": "full", "weights": est.weights_.tolist(),
+                      "covariances": np.asarray(est.covariances_).tolist(), "bic": est.bic_}
+        elif name == "kprototypes":
+            if encoder is None:
+                raise SchemaError("algorithm='kprototypes' needs categorical features: name "
+                                  "them with categorical=[...] or list text columns in features.")
+            Xk = np.hstack([Z, codes.astype(np.float64)])
+            cat_idx = list(range(Z.shape[1], Xk.shape[1]))
+            est = cluster.KPrototypes(n_clusters=k, n_init=self.n_init, max_iter=self.max_iter,
+                                      random_state=seed).fit(Xk, categorical=cat_idx)
+            gamma = float(est.gamma_)
+            # nearest centroid in [numeric, one-hot * sqrt(gamma/2)] space == Huang's cost
+            encoder.weight = float(np.sqrt(gamma / 2))
+            one_hot = encoder.one_hot_codes(codes)
+            X = np.hstack([Z, one_hot])
+            modes = np.asarray(est.cluster_centers_[:, cat_idx], dtype=np.int64)
+            centers = np.hstack([est.cluster_centers_[:, :Z.shape[1]],
+                                 encoder.one_hot_codes(modes)])
+            params = {"gamma": gamma, "n_init": self.n_init}
+            out.update(labels=est.labels_.astype(np.int64), centers=centers)
+        elif name == "hdbscan":
+            min_size = max(5, int(np.ceil(self.min_segment_share * len(X))))
+            est = cluster.HDBSCAN(min_cluster_size=min_size).fit(X)
+            params = {"min_cluster_size": min_size}
+            if est.n_clusters_ == 0:
+                raise SchemaError("HDBSCAN found no dense segment (every customer is noise). "
+                                  "Lower min_segment_share or use algorithm='kmeans'.")
+        else:  # pragma: no cover - validated above
+            raise InvalidParameterError(f"unknown algorithm {name!r}")
+        labels = out.get("labels", np.asarray(est.labels_, dtype=np.int64))
+        centers = out.get("centers", np.asarray(est.cluster_centers_, dtype=np.float64))
+        mask = labels >= 0
+        inertia = float(((X[mask] - centers[labels[mask]]) ** 2).sum())
+        out.update(labels=labels, centers=centers, inertia=inertia, X=X,
+                   n_iter=int(getattr(est, "n_iter_", 0) or 0),
+                   algo={"name": name, "params": {**params, "random_state": seed}})
+        return out
+
+    def _set_fitted(self, frame, plan, pre, encoder, codes, M, labels, centers, fitted) -> None:
         features = plan.features
+        X = fitted["X"]
         values = pd.DataFrame(M, columns=features)
-        distinct = distinguishing_features(Z, labels, features)
+        scaled_names = list(features) + (encoder.output_names() if encoder is not None else [])
+        distinct = distinguishing_features(X, labels, scaled_names)
         names = segment_names(distinct)
+        if (labels < 0).any():
+            names[-1] = "Unclustered (noise)"
         profiles = segment_profiles(values, labels, names)
+        if encoder is not None:
+            cat = categorical_profiles(codes, encoder.levels_, labels)
+            profiles = profiles.merge(cat, on="segment", how="left")
         descriptions = segment_descriptions(profiles, features, distinct)
-        centroids_orig = pre.inverse_transform_matrix(centers)
-        dist = np.sqrt(((Z - centers[labels]) ** 2).sum(axis=1))
+        real = profiles["segment"].to_numpy() >= 0
+        centroids_orig = pre.inverse_transform_matrix(centers[:, :len(features)])
+        safe = np.maximum(labels, 0)
+        dist = np.sqrt(((X - centers[safe]) ** 2).sum(axis=1))
         segments = []
-        for s, row in profiles.iterrows():
+        for s, row in profiles[real].reset_index(drop=True).iterrows():
             seg = int(row["segment"])
             d = dist[labels == seg]
             segments.append({
@@ -250,24 +410,30 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                 "profile": {c: row[c] for c in profiles.columns
                             if c not in ("segment", "segment_name", "size", "share")},
             })
+        noise = int((labels < 0).sum())
+        metrics: dict[str, Any] = {"inertia": fitted["inertia"]}
+        if noise:
+            metrics["noise"] = noise
         self.model_ = SegmentModel(id_column=plan.id_column, preprocessor=pre,
-                                   centroids_scaled=centers, segments=segments, algorithm=algo,
-                                   metrics={"inertia": inertia})
+                                   centroids_scaled=centers, segments=segments,
+                                   algorithm=fitted["algo"], metrics=metrics, encoder=encoder)
         self.labels_ = labels
         self.n_clusters_ = int(centers.shape[0])
         self.cluster_centers_ = centers
-        self.inertia_ = inertia
-        self.n_iter_ = n_iter
+        self.inertia_ = fitted["inertia"]
+        self.n_iter_ = fitted["n_iter"]
+        self.probabilities_ = fitted["probabilities"]
+        self.n_noise_ = noise
         self.profiles_ = profiles
         self.features_ = list(features)
+        self.categorical_ = list(plan.categorical)
         self.id_column_ = plan.id_column
         self.id_detected_ = plan.id_detected
         self.excluded_columns_ = dict(plan.excluded)
         self.n_imputed_ = {f: int(c) for f, c in zip(features, pre.n_imputed_, strict=True)}
         self.distances_ = dist
         self.n_features_in_ = frame.shape[1]
-        if all(isinstance(c, str) for c in frame.columns) and not isinstance(
-                frame.columns, pd.RangeIndex) and not _generated_names(frame):
+        if all(isinstance(c, str) for c in frame.columns) and not _generated_names(frame):
             self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
         self._input_was_array = _generated_names(frame)
 
@@ -291,9 +457,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                 # an array for a model fitted on named columns: take them by position
                 arr.columns = list(self.feature_names_in_)
             X = arr
-        frame = to_pandas(X)
-        M, _ = feature_matrix(frame, self.features_)
-        return self.model_.preprocessor.transform_matrix(M)
+        return self.model_.scaled(to_pandas(X))
 
     def predict(self, X: Any) -> np.ndarray:
         """Segment of each customer in ``X`` (nearest centroid after the fitted preprocessing)."""

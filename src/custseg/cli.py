@@ -98,6 +98,19 @@ def _split(text: str | None) -> list[str] | None:
     return cols
 
 
+ALGORITHMS = ("kmeans", "minibatch", "bisecting", "twostep", "gmm", "kprototypes", "hdbscan")
+
+
+def _parse_range(text: str) -> tuple[int, int]:
+    try:
+        lo, hi = (int(p) for p in text.replace(":", "-").split("-"))
+    except ValueError:
+        raise InvalidParameterError(f"--k-range must look like 2-10; got {text!r}.") from None
+    if not 2 <= lo <= hi:
+        raise InvalidParameterError(f"--k-range needs 2 <= low <= high; got {text!r}.")
+    return lo, hi
+
+
 def _parse_k(text: str) -> int | str:
     if text == "auto":
         return "auto"
@@ -147,7 +160,19 @@ def segment(
     features: Annotated[str | None, typer.Option(
         "--features", "-f", help="Comma-separated feature columns, e.g. --features "
         "age,income,purchases (default: every numeric non-ID column).")] = None,
-    k: Annotated[str, typer.Option("--k", help="Number of segments, e.g. --k 5.")] = "5",
+    k: Annotated[str, typer.Option("--k", help="Number of segments, or auto (chosen with "
+                                               "reasons), e.g. --k 5.")] = "auto",
+    k_range: Annotated[str, typer.Option("--k-range", help="Range tried by --k auto, e.g. "
+                                         "--k-range 2-12.")] = "2-10",
+    algorithm: Annotated[str, typer.Option(
+        help="kmeans | minibatch | bisecting | twostep | gmm | kprototypes | hdbscan, e.g. "
+             "--algorithm twostep.")] = "kmeans",
+    method: Annotated[str, typer.Option(help="k-means variant: lloyd | elkan | hartigan-wong "
+                                             "(R's default), e.g. --method hartigan-wong.")
+                      ] = "lloyd",
+    categorical: Annotated[str | None, typer.Option(
+        help="Comma-separated categorical columns (one-hot; native for kprototypes), e.g. "
+             "--categorical Channel,Region.")] = None,
     scale: Annotated[str, typer.Option(help="standard | sample (R/Spark sample sd) | robust | "
                                             "minmax | none, e.g. --scale robust.")] = "standard",
     log_transform: Annotated[str, typer.Option(
@@ -187,6 +212,9 @@ def segment(
     with _errors(debug):
         opts = SegmentOptions(
             features=_split(features), id_column=False if no_id else id_column, k=_parse_k(k),
+            k_range=_parse_range(k_range), categorical=_split(categorical),
+            algorithm=_choice(algorithm, "algorithm", ALGORITHMS),
+            method=_choice(method, "method", ("lloyd", "elkan", "hartigan-wong")),
             scale=_none(scale, "scale", ("standard", "sample", "robust", "minmax")),
             log_transform=_none(log_transform, "log-transform", ("all", "auto")),
             missing=_choice(missing, "missing", ("impute", "reject")),
@@ -238,11 +266,79 @@ def demo(
     from .demo import demo_customers_path
 
     with _errors(debug):
-        opts = SegmentOptions(k=5, seed=0, force=True)
+        opts = SegmentOptions(k="auto", seed=0, force=True)
         with _progress(quiet) as progress:
             summary = run_segment(demo_customers_path(), out_dir, opts, progress=progress)
         if not quiet:
             _print_segment_summary(summary, out_dir)
+
+
+@app.command(name="choose-k",
+             epilog="Example: custseg choose-k customers.csv --k-range 2-12")
+def choose_k(
+    input: Annotated[str, typer.Argument(help="Customer table (any format custseg reads).")],
+    id_column: Annotated[str | None, typer.Option("--id", help="Customer ID column, e.g. --id "
+                                                  "CustomerID (default: detected).")] = None,
+    features: Annotated[str | None, typer.Option(
+        "--features", "-f", help="Comma-separated feature columns, e.g. --features "
+        "age,income (default: every numeric non-ID column).")] = None,
+    k_range: Annotated[str, typer.Option("--k-range", help="Range of k to evaluate, e.g. "
+                                         "--k-range 2-12.")] = "2-10",
+    scale: Annotated[str, typer.Option(help="standard | sample | robust | minmax | none.")
+                     ] = "standard",
+    log_transform: Annotated[str, typer.Option("--log-transform", help="none | all | auto, e.g. "
+                                               "--log-transform auto.")] = "none",
+    algorithm: Annotated[str, typer.Option(help="kmeans | minibatch | bisecting | twostep | gmm."
+                                           )] = "kmeans",
+    seed: Annotated[int, typer.Option(help="Random seed, e.g. --seed 1.")] = 0,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the table and "
+                                                  "reasons as JSON, e.g. --json k.json.")] = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """How many segments? Evaluate a range of k with several criteria and recommend one, with
+    the reasons."""
+    from ._pipeline import SegmentOptions, run_choose_k
+
+    with _errors(debug):
+        opts = SegmentOptions(
+            features=_split(features), id_column=id_column, k="auto",
+            k_range=_parse_range(k_range),
+            scale=_none(scale, "scale", ("standard", "sample", "robust", "minmax")),
+            log_transform=_none(log_transform, "log-transform", ("all", "auto")),
+            algorithm=_choice(algorithm, "algorithm", ALGORITHMS[:5]), seed=seed)
+        with _progress(quiet) as progress:
+            choice, info = run_choose_k(input, opts, progress=progress)
+        if json_out is not None:
+            from .io import write_json
+
+            write_json(choice.to_dict() | info, json_out)
+        if quiet:
+            return
+        cols = ["k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin", "gap",
+                "bic", "stability", "min_share", "votes"]
+        t = Table(title=f"choosing k for {info['rows']:,} customers × {len(info['features'])} "
+                        "features")
+        short = {"calinski_harabasz": "CH", "davies_bouldin": "DB", "silhouette": "silh.",
+                 "stability": "stab.", "min_share": "min share", "bic": "BIC"}
+        for c in cols:
+            t.add_column(short.get(c, c), justify="right")
+        for _, row in choice.table.iterrows():
+            style = "bold green" if int(row["k"]) == choice.k else None
+            t.add_row(*[_fmt(row.get(c)) for c in cols], style=style)
+        out.print(t)
+        verdict = "" if choice.clear_segmentation else " (no clear segmentation)"
+        out.print(f"[bold]chosen k = {choice.k}[/]{verdict}")
+        for reason in choice.reasons:
+            out.print(f"  • {reason}", highlight=False)
+
+
+def _fmt(v: Any) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.3f}" if abs(v) < 100 else f"{v:,.0f}"
+    return str(v)
 
 
 @app.command(epilog="Example: custseg assign out/model.json new_customers.csv --out new.csv")

@@ -15,7 +15,7 @@ import pandas as pd
 from .._exceptions import ColumnNotFoundError, ModelFormatError, SchemaError
 from .._frame import to_pandas
 from .._version import __version__
-from ..prep import Preprocessor, parse_numeric
+from ..prep import CategoricalEncoder, Preprocessor, parse_numeric
 
 FORMAT = "custseg.model"
 FORMAT_VERSION = 1
@@ -74,9 +74,11 @@ class SegmentModel:
                  centroids_scaled: np.ndarray, segments: list[dict[str, Any]],
                  algorithm: dict[str, Any], engine: str = "local",
                  derivation: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None,
-                 created: str | None = None, custseg_version: str = __version__):
+                 created: str | None = None, custseg_version: str = __version__,
+                 encoder: CategoricalEncoder | None = None):
         self.id_column = id_column
         self.preprocessor = preprocessor
+        self.encoder = encoder
         self.centroids_scaled = np.asarray(centroids_scaled, dtype=np.float64)
         self.segments = segments
         self.algorithm = algorithm
@@ -89,7 +91,17 @@ class SegmentModel:
     # -- properties -------------------------------------------------------------------------
     @property
     def features(self) -> list[str]:
+        """Numeric feature columns."""
         return list(self.preprocessor.feature_names_)
+
+    @property
+    def categorical(self) -> list[str]:
+        """Categorical feature columns (one-hot encoded)."""
+        return list(self.encoder.columns_) if self.encoder is not None else []
+
+    @property
+    def all_features(self) -> list[str]:
+        return self.features + self.categorical
 
     @property
     def segment_ids(self) -> np.ndarray:
@@ -102,14 +114,21 @@ class SegmentModel:
     # -- assignment -------------------------------------------------------------------------
     def scaled(self, X: Any) -> np.ndarray:
         """The preprocessed feature matrix of ``X`` (a table, or an array in feature order)."""
-        if isinstance(X, np.ndarray) and X.ndim == 2:
+        if isinstance(X, np.ndarray) and X.ndim == 2 and self.encoder is None:
             M = X.astype(np.float64)
             if M.shape[1] != len(self.features):
                 raise ValueError(f"X has {M.shape[1]} features, but the model is expecting "
                                  f"{len(self.features)} features as input.")
-        else:
-            M, _ = feature_matrix(to_pandas(X), self.features)
-        return self.preprocessor.transform_matrix(M)
+            return self.preprocessor.transform_matrix(M)
+        frame = to_pandas(X)
+        absent = [f for f in self.categorical if f not in frame.columns]
+        if absent:
+            raise ColumnNotFoundError(absent[0], frame.columns, what="categorical column")
+        M, _ = feature_matrix(frame, self.features)
+        Z = self.preprocessor.transform_matrix(M)
+        if self.encoder is not None:
+            Z = np.hstack([Z, self.encoder.one_hot(frame)])
+        return Z
 
     def _nearest(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Index of nearest and second-nearest centroid distances for each row of ``Z``."""
@@ -121,6 +140,8 @@ class SegmentModel:
             z = Z[start:start + 262_144]
             d2[start:start + len(z)] = (z * z).sum(axis=1)[:, None] - 2.0 * z @ C.T + cc
         np.maximum(d2, 0.0, out=d2)
+        if self.algorithm.get("name") == "gmm":
+            return self._gmm_nearest(Z, d2)
         order = np.argsort(d2, axis=1, kind="stable")[:, :2] if C.shape[0] > 1 else \
             np.zeros((Z.shape[0], 1), dtype=np.int64)
         best = order[:, 0]
@@ -128,6 +149,38 @@ class SegmentModel:
         second = (np.sqrt(d2[np.arange(len(Z)), order[:, 1]]) if C.shape[0] > 1
                   else np.full(len(Z), np.inf))
         return best, dist, second
+
+    def _gmm_nearest(self, Z: np.ndarray, d2: np.ndarray):
+        """Most probable mixture component (not the nearest centroid) for GMM models."""
+        best = self._gmm_log_resp(Z).argmax(axis=1)
+        rows = np.arange(len(Z))
+        dist = np.sqrt(d2[rows, best])
+        other = d2.copy()
+        other[rows, best] = np.inf
+        second = np.sqrt(other.min(axis=1)) if d2.shape[1] > 1 else np.full(len(Z), np.inf)
+        return best, dist, second
+
+    def _gmm_log_resp(self, Z: np.ndarray) -> np.ndarray:
+        p = self.algorithm["params"]
+        weights = np.asarray(p["weights"], dtype=float)
+        cov = np.asarray(p["covariances"], dtype=float)
+        k, d = self.centroids_scaled.shape
+        out = np.empty((len(Z), k))
+        for j in range(k):
+            c = cov[j] if cov.ndim == 3 else np.diag(cov[j])
+            L = np.linalg.cholesky(c)
+            y = np.linalg.solve(L, (Z - self.centroids_scaled[j]).T)
+            out[:, j] = (np.log(weights[j]) - np.log(np.diag(L)).sum()
+                         - 0.5 * (y * y).sum(axis=0) - 0.5 * d * np.log(2 * np.pi))
+        out -= out.max(axis=1, keepdims=True)
+        out -= np.log(np.exp(out).sum(axis=1, keepdims=True))
+        return out
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Membership probabilities (GMM models only), columns in the order of ``segments``."""
+        if self.algorithm.get("name") != "gmm":
+            raise SchemaError("Membership probabilities exist only for algorithm='gmm'.")
+        return np.exp(self._gmm_log_resp(self.scaled(X)))
 
     def predict(self, X: Any) -> np.ndarray:
         """Segment id of each customer of ``X``."""
@@ -164,9 +217,11 @@ class SegmentModel:
             "created": self.created,
             "engine": self.engine,
             "input": {"id_column": self.id_column,
-                      "features": [{"name": f, "type": "numeric"} for f in self.features]},
+                      "features": [{"name": f, "type": "numeric"} for f in self.features]
+                      + [{"name": f, "type": "categorical"} for f in self.categorical]},
             "derivation": self.derivation,
-            "preprocessing": pre,
+            "preprocessing": pre | {"categorical": None if self.encoder is None
+                                    else self.encoder.to_dict()},
             "algorithm": self.algorithm,
             "metrics": self.metrics,
             "segments": [
@@ -212,15 +267,19 @@ class SegmentModel:
             path = "/".join(str(p) for p in error.absolute_path) or "(top level)"
             raise ModelFormatError(f"Model file is invalid at {path}: {error.message[:300]}")
         pre = Preprocessor.from_dict(d["preprocessing"])
-        feats = [f["name"] for f in d["input"]["features"]]
-        if feats != pre.feature_names_:
-            raise ModelFormatError("input.features and preprocessing.features disagree.")
+        cat = d["preprocessing"].get("categorical")
+        encoder = CategoricalEncoder.from_dict(cat) if cat else None
+        feats = [f["name"] for f in d["input"]["features"] if f["type"] == "numeric"]
+        cats = [f["name"] for f in d["input"]["features"] if f["type"] == "categorical"]
+        if feats != pre.feature_names_ or cats != (encoder.columns_ if encoder else []):
+            raise ModelFormatError("input.features and preprocessing disagree.")
         n = len(feats)
+        n_scaled = n + (encoder.n_output_ if encoder else 0)
         segs = d["segments"]
         for i, s in enumerate(segs):
-            if len(s["centroid_scaled"]) != n or len(s["centroid"]) != n:
+            if len(s["centroid_scaled"]) != n_scaled or len(s["centroid"]) != n:
                 raise ModelFormatError(f"segments/{i}: every centroid must hold {n} numbers "
-                                       "(one per feature).")
+                                       f"(one per numeric feature; {n_scaled} when scaled).")
         C = np.array([s["centroid_scaled"] for s in segs], dtype=np.float64)
         if not np.isfinite(C).all():
             raise ModelFormatError("segments: a centroid holds a non-finite number.")
@@ -231,7 +290,7 @@ class SegmentModel:
         return cls(id_column=d["input"]["id_column"], preprocessor=pre, centroids_scaled=C,
                    segments=segments, algorithm=d["algorithm"], engine=d["engine"],
                    derivation=d.get("derivation"), metrics=d.get("metrics"),
-                   created=d["created"], custseg_version=d["custseg_version"])
+                   created=d["created"], custseg_version=d["custseg_version"], encoder=encoder)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> SegmentModel:

@@ -29,8 +29,9 @@ class ColumnPlan:
 
     id_column: str | None
     id_detected: bool
-    features: list[str]
+    features: list[str]  # numeric features
     excluded: dict[str, str] = field(default_factory=dict)  # column -> why it is not a feature
+    categorical: list[str] = field(default_factory=list)  # categorical features
 
 
 def detect_id_column(frame: pd.DataFrame) -> str | None:
@@ -54,15 +55,20 @@ def detect_id_column(frame: pd.DataFrame) -> str | None:
 
 
 def resolve_columns(frame: pd.DataFrame, features: Sequence[str] | None,
-                    id_column: str | None | bool, *, source: str | None = None) -> ColumnPlan:
-    """Resolve the ID column and the feature columns of ``frame``.
+                    id_column: str | None | bool, *, source: str | None = None,
+                    categorical: Sequence[str] | None = None) -> ColumnPlan:
+    """Resolve the ID column, the numeric and the categorical feature columns of ``frame``.
 
     Parameters
     ----------
     features : list of str or None
-        Columns to cluster on; ``None`` takes every numeric column except the ID.
+        Columns to cluster on; ``None`` takes every numeric column except the ID. A listed
+        column that is not numeric (less than 90% of its cells are numbers) is categorical.
     id_column : str, None or False
         The ID column; ``None`` detects it, ``False`` means the table has none.
+    categorical : list of str or None
+        Columns to treat as categorical even when they hold numbers (codes such as a region
+        number); they are features in addition to ``features``.
     """
     columns = [str(c) for c in frame.columns]
     if id_column is None:
@@ -74,11 +80,18 @@ def resolve_columns(frame: pd.DataFrame, features: Sequence[str] | None,
             raise ColumnNotFoundError(id_column, columns, source=source, what="ID column")
         id_col, detected = id_column, False
 
+    cats: list[str] = []
+    for col in categorical or []:
+        if col not in frame.columns:
+            raise ColumnNotFoundError(col, columns, source=source, what="categorical column")
+        if col == id_col:
+            raise SchemaError(f"Column {col!r} is the ID column and cannot also be categorical.")
+        cats.append(col)
     excluded: dict[str, str] = {}
     if features is None:
         chosen = []
         for col in frame.columns:
-            if col == id_col:
+            if col == id_col or col in cats:
                 continue
             s = frame[col]
             if pd.api.types.is_datetime64_any_dtype(s.dtype):
@@ -91,13 +104,13 @@ def resolve_columns(frame: pd.DataFrame, features: Sequence[str] | None,
                 excluded[col] = "constant (one distinct value)"
             else:
                 chosen.append(col)
-        if not chosen:
+        if not chosen and not cats:
             raise SchemaError(
                 f"No numeric feature columns found{' in ' + source if source else ''} "
                 f"(columns: {', '.join(map(repr, columns))}). Name the columns to use with "
                 "--features (Python: features=[...]), or convert numbers stored as text."
             )
-        return ColumnPlan(id_col, detected, chosen, excluded)
+        return ColumnPlan(id_col, detected, chosen, excluded, cats)
 
     chosen = []
     for col in features:
@@ -106,13 +119,28 @@ def resolve_columns(frame: pd.DataFrame, features: Sequence[str] | None,
         if col == id_col:
             raise SchemaError(f"Column {col!r} is the ID column and cannot also be a feature. "
                               "Pick another --id, or leave it out of --features.")
-        if col in chosen:
+        if col in chosen or col in cats:
+            if col in cats and categorical and col in categorical:
+                continue  # named in both: categorical wins
             raise SchemaError(f"Feature column {col!r} is listed twice in features.")
-        chosen.append(col)
+        s = frame[col]
+        if (not pd.api.types.is_datetime64_any_dtype(s.dtype) and not looks_numeric(s)
+                and _mostly_text(s)):
+            cats.append(col)
+        else:
+            chosen.append(col)
     for col in frame.columns:
-        if col != id_col and col not in chosen:
+        if col != id_col and col not in chosen and col not in cats:
             excluded[col] = "not requested"
-    return ColumnPlan(id_col, detected, chosen, excluded)
+    return ColumnPlan(id_col, detected, chosen, excluded, cats)
+
+
+def _mostly_text(s: pd.Series) -> bool:
+    """True when at most half of the present cells parse as numbers: a categorical column, not
+    a numeric column with some bad cells (those are rejected cell by cell instead)."""
+    parsed = parse_numeric(s)
+    present = (~parsed.missing).sum()
+    return present > 0 and parsed.numeric_share <= 0.5
 
 
 def _is_constant(s: pd.Series) -> bool:

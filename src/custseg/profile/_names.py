@@ -40,18 +40,35 @@ def segment_names(distinct: dict[int, list[tuple[str, float]]], max_terms: int =
     """
     names: dict[int, str] = {}
     for seg, diffs in distinct.items():
-        terms = [f"{_level(d)} {humanize(f)}" for f, d in diffs[:max_terms] if abs(d) >= NOTABLE]
+        terms = _terms(diffs, max_terms)
         names[seg] = " · ".join(terms) if terms else "Average customers"
     for extra in range(max_terms + 1, max_terms + 4):
         dupes = _duplicates(names)
         if not dupes:
             break
         for seg in dupes:
-            terms = [f"{_level(d)} {humanize(f)}" for f, d in distinct[seg][:extra]]
-            names[seg] = " · ".join(terms)
+            names[seg] = " · ".join(_terms(distinct[seg], extra, notable=0.0)) or names[seg]
     for seg in sorted(_duplicates(names)):
         names[seg] = f"{names[seg]} (segment {seg})"
     return names
+
+
+def _terms(diffs: list[tuple[str, float]], n: int, notable: float = NOTABLE) -> list[str]:
+    """Name terms for the most distinguishing features. A one-hot column ``"city=Oslo"`` reads
+    ``"city: Oslo"`` when over-represented and is skipped when under-represented."""
+    terms = []
+    for f, d in diffs:
+        if len(terms) == n:
+            break
+        if abs(d) < notable:
+            continue
+        if "=" in f:
+            if d > 0:
+                col, level = f.split("=", 1)
+                terms.append(f"{humanize(col)}: {level}")
+            continue
+        terms.append(f"{_level(d)} {humanize(f)}")
+    return terms
 
 
 def _duplicates(names: dict[int, str]) -> set[int]:

@@ -68,3 +68,24 @@ def distinguishing_features(scaled: np.ndarray, labels: np.ndarray, feature_name
         order = np.argsort(-np.abs(d), kind="stable")
         out[int(s)] = [(feature_names[j], float(d[j])) for j in order]
     return out
+
+
+def categorical_profiles(codes: np.ndarray, levels: dict[str, list[str]], labels: np.ndarray
+                         ) -> pd.DataFrame:
+    """Per segment and categorical level: ``<col>=<level>_share`` (share of the segment's
+    customers at that level) and ``<col>=<level>_lift`` (that share divided by the share among
+    all customers; 1 = as common as overall)."""
+    labels = np.asarray(labels)
+    segments = np.unique(labels)
+    rows = []
+    for s in segments:
+        mask = labels == s
+        row: dict[str, float] = {"segment": int(s)}
+        for j, (col, lv) in enumerate(levels.items()):
+            for i, level in enumerate(lv):
+                overall = float((codes[:, j] == i).mean())
+                share = float((codes[mask, j] == i).mean()) if mask.any() else np.nan
+                row[f"{col}={level}_share"] = share
+                row[f"{col}={level}_lift"] = share / overall if overall > 0 else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
