@@ -12,7 +12,7 @@ import logging
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,8 @@ class SegmentOptions:
     sheet: str | None = None
     query: str | None = None
     previous: str | None = None  # a previous run's model.json: keep its segment ids and names
+    transactions: bool = False  # the input is an order log: derive RFM features first
+    rfm: dict[str, Any] = field(default_factory=dict)  # options of custseg.features.rfm
     names: dict[int, str] | None = None  # user's names for segments (after alignment)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -154,6 +156,12 @@ def account_rows(frame: pd.DataFrame, line_numbers: np.ndarray, features: list[s
     return keep, rejects.reset_index(drop=True), imputed
 
 
+def _jsonable(obj: Any) -> Any:
+    import json
+
+    return json.loads(json.dumps(obj, default=str))
+
+
 def _file_sha256(path: Path) -> str | None:
     if not path.is_file():
         return None
@@ -228,26 +236,73 @@ def run_choose_k(source: str | Path, options: SegmentOptions | None = None,
     return seg.k_selection_, info
 
 
+# Default features of a transaction run: recency, and log1p of frequency and net spend (both
+# right-skewed; a negative net spend — more refunds than purchases — counts as 0 in the log).
+RFM_FEATURES = ["recency_days", "frequency", "monetary"]
+RFM_LOG_FEATURES = ["frequency", "monetary"]
+
+
+@dataclass
+class _Derived:
+    """A transaction log turned into a customer table, shaped like a ``ReadResult``."""
+
+    frame: pd.DataFrame
+    line_numbers: np.ndarray
+    rejects: pd.DataFrame
+    info: dict[str, Any]
+    rfm: Any
+
+
+def derive_customers(source: str | Path, opts: SegmentOptions) -> _Derived:
+    """Run :func:`custseg.features.rfm` on the log at ``source``; excluded lines become the
+    rejects (their ``line`` is the log's line number)."""
+    from .features import rfm
+
+    res = rfm(str(source), **opts.rfm)
+    frame = res.features
+    info = {"path": str(source), "format": "transactions", "unit": "customers",
+            "sha256": _file_sha256(Path(source))}
+    rejects = res.rejects.copy()
+    if "detail" not in rejects.columns:
+        rejects.insert(2, "detail", "excluded from the log, see summary.rfm")
+    # rows of the customer table have no source line: number them 1.. in ID order
+    return _Derived(frame, np.arange(1, len(frame) + 1), rejects, info, res)
+
+
 def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | None = None,
                 progress: Progress = _noop) -> dict[str, Any]:
-    """Segment the customer table at ``source`` and write the output folder ``out``.
+    """Segment the customer table (or, with ``options.transactions``, the order log) at
+    ``source`` and write the output folder ``out``.
 
     Returns the summary (also written as ``summary.json``).
     """
     from .io import read_table, write_csv, write_json, write_parquet, write_text
     from .report import render_report
 
-    opts = options or SegmentOptions()
+    opts = replace(options, rfm=dict(options.rfm)) if options else SegmentOptions()
     out = Path(out)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
 
-    progress("reading")
-    read = read_table(source, delimiter=opts.delimiter, encoding=opts.encoding, sheet=opts.sheet,
-                      query=opts.query)
-    timings["read"] = time.perf_counter() - t0
+    derived = None
+    if opts.transactions:
+        progress("deriving RFM features")
+        derived = derive_customers(source, opts)
+        if opts.features is None:
+            opts.features = list(RFM_FEATURES)
+            if opts.log_transform is None:
+                opts.log_transform = list(RFM_LOG_FEATURES)
+        read = derived
+        timings["derive"] = time.perf_counter() - t0
+    else:
+        progress("reading")
+        read = read_table(source, delimiter=opts.delimiter, encoding=opts.encoding,
+                          sheet=opts.sheet, query=opts.query)
+        timings["read"] = time.perf_counter() - t0
     prepare_output_dir(out, opts.force)
     frame = read.frame
+    if derived is not None:
+        write_parquet(frame, out / "features.parquet")
     src_name = str(source)
     if len(frame) == 0:
         raise SchemaError(f"{src_name}: no row could be read ({len(read.rejects)} malformed). "
@@ -296,6 +351,16 @@ def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | N
     })
     if seg.probabilities_ is not None:  # GMM: membership confidence
         segments["probability"] = seg.probabilities_.max(axis=1)
+    rfm_scorer = None
+    if derived is not None:
+        from .features import RFMScorer
+
+        rfm_scorer = RFMScorer().fit(kept)
+        scored = rfm_scorer.transform(kept)
+        for c in ("r_score", "f_score", "m_score", "rfm_segment"):
+            segments[c] = scored[c].to_numpy()
+        seg.model_.derivation = {"kind": "rfm", "rfm": _jsonable(derived.rfm.summary),
+                                 "scorer": rfm_scorer.to_dict()}
     if opts.output_format == "parquet":
         write_parquet(segments, out / "segments.parquet")
     else:
@@ -316,17 +381,23 @@ def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | N
     for c in seg.categorical_:
         sample[str(c)] = sample[str(c)].astype("string")
     sample["segment"] = seg.labels_[sample_idx]
+    if rfm_scorer is not None:
+        for c in ("r_score", "f_score", "rfm_segment"):
+            sample[c] = segments[c].to_numpy()[sample_idx]
     if seg.probabilities_ is not None:
         sample["probability"] = seg.probabilities_[sample_idx].max(axis=1)
     write_parquet(sample, out / "report_sample.parquet")
 
     by_reason = rejects["reason"].value_counts().to_dict() if len(rejects) else {}
+    line_rejects = 0 if derived is None else len(read.rejects)
+    if derived is not None:  # the log's excluded lines are reported as lines, not customers
+        by_reason = rejects.iloc[line_rejects:]["reason"].value_counts().to_dict()
     summary: dict[str, Any] = {
         "input": {k: v for k, v in read.info.items() if k != "columns"}
         | {"path": src_name, "sha256": read.info.get("sha256") or _file_sha256(Path(source))},
-        "rows_read": int(len(frame) + len(read.rejects)),
+        "rows_read": int(len(frame) + len(read.rejects) - line_rejects),
         "rows_segmented": int(len(kept)),
-        "rows_rejected": int(len(rejects)),
+        "rows_rejected": int(len(rejects) - line_rejects),
         "rejects_by_reason": {str(k): int(v) for k, v in by_reason.items()},
         "reject_reasons": {k: REJECT_REASONS[k] for k in by_reason if k in REJECT_REASONS},
         "missing_policy": opts.missing,
@@ -356,6 +427,17 @@ def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | N
              "share": seg.n_noise_ / len(kept), "description": "HDBSCAN noise: customers in "
              "no dense segment"}] if seg.n_noise_ else []),
         "alignment": alignment,
+        "transactions": None if derived is None else {
+            "unit": "rows_* count customers; lines_* count lines of the log (excluded lines are "
+                    "in rejects.csv)",
+            "lines_read": derived.rfm.summary["lines_read"],
+            "lines_used": derived.rfm.summary["lines_used"],
+            "lines_excluded": derived.rfm.summary["lines_excluded"],
+            "lines_excluded_by_reason": {k: v for k, v in derived.rfm.summary[
+                "lines_excluded_by_reason"].items() if v},
+            "rfm_segments": {str(k): int(v) for k, v in
+                             pd.Series(segments["rfm_segment"]).value_counts().items()},
+            "rfm": _jsonable(derived.rfm.summary)},
         "engine": "local",
         "seed": opts.seed,
         "options": {k: v for k, v in asdict(opts).items() if k not in ("extra",)},

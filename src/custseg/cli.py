@@ -31,6 +31,42 @@ app = typer.Typer(
 err = Console(stderr=True)
 out = Console()
 
+TxOpt = Annotated[bool, typer.Option("--transactions", "-t", help="INPUT is an order log (one "
+                                     "line per purchase): derive RFM features per customer "
+                                     "first.")]
+CustomerOpt = Annotated[str | None, typer.Option("--customer", help="Customer ID column of the "
+                                                 "log (default: detected), e.g. --customer "
+                                                 "CustomerID.")]
+DateOpt = Annotated[str | None, typer.Option("--date", help="Date column (default: detected), "
+                                             "e.g. --date InvoiceDate.")]
+AmountOpt = Annotated[str | None, typer.Option("--amount", help="Line value column, or use "
+                                               "--quantity and --price, e.g. --amount Sales.")]
+QuantityOpt = Annotated[str | None, typer.Option("--quantity", help="Quantity column (default: "
+                                                 "detected).")]
+PriceOpt = Annotated[str | None, typer.Option("--price", help="Unit price column (default: "
+                                              "detected).")]
+InvoiceOpt = Annotated[str | None, typer.Option("--invoice", help="Invoice/order column "
+                                                "(default: detected; frequency counts them).")]
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Reference date for recency "
+                                             "(default: the day after the last purchase), e.g. "
+                                             "--as-of 2011-12-10.")]
+DayFirstOpt = Annotated[bool, typer.Option("--dayfirst", help="Dates are day-first "
+                                           "(01/12/2010 = 1 December).")]
+CancelOpt = Annotated[str, typer.Option("--cancellation-prefix", help="Invoices starting with "
+                                        "this are cancellations ('' to disable), e.g. "
+                                        "--cancellation-prefix C.")]
+DupLinesOpt = Annotated[str, typer.Option("--duplicate-lines", help="Exact duplicate log lines: "
+                                          "keep | drop (counted).")]
+
+
+def _rfm_options(customer, date, amount, quantity, price, invoice, as_of, dayfirst,
+                 cancellation_prefix, duplicate_lines) -> dict[str, Any]:
+    return {"customer_id": customer, "date": date, "amount": amount, "quantity": quantity,
+            "price": price, "invoice": invoice, "as_of": as_of, "dayfirst": dayfirst,
+            "cancellation_prefix": cancellation_prefix or None,
+            "duplicates": _choice(duplicate_lines, "duplicate-lines", ("keep", "drop"))}
+
+
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the full traceback on errors.")]
 
@@ -134,6 +170,12 @@ def _print_segment_summary(summary: dict[str, Any], out_dir: Path) -> None:
     reasons = ", ".join(f"{k}: {v:,}" for k, v in summary["rejects_by_reason"].items())
     out.print(f"rows read {summary['rows_read']:,} · segmented {summary['rows_segmented']:,} · "
               f"rejected {rej:,}" + (f" ({reasons})" if rej else ""), highlight=False)
+    tx = summary.get("transactions")
+    if tx:
+        reasons = ", ".join(f"{k}: {v:,}" for k, v in tx["lines_excluded_by_reason"].items())
+        out.print(f"log lines read {tx['lines_read']:,} · used {tx['lines_used']:,} · excluded "
+                  f"{tx['lines_excluded']:,}" + (f" ({reasons})" if reasons else ""),
+                  highlight=False)
     imputed = sum(summary.get("imputed_by_feature", {}).values())
     if imputed:
         out.print(f"{imputed:,} missing values imputed ({summary['preprocessing']['impute']})",
@@ -141,7 +183,7 @@ def _print_segment_summary(summary: dict[str, Any], out_dir: Path) -> None:
     if summary.get("id_column"):
         how = "detected" if summary.get("id_column_detected") else "given"
         out.print(f"ID column: {summary['id_column']!r} ({how})", highlight=False)
-    if summary.get("excluded_columns"):
+    if summary.get("excluded_columns") and not tx:
         out.print("not used as features: " + ", ".join(
             f"{k} ({v})" for k, v in summary["excluded_columns"].items()), highlight=False)
     out.print(f"outputs in [bold]{out_dir}[/] — open {out_dir / 'report.html'}")
@@ -200,10 +242,22 @@ def segment(
         help='JSON file renaming segments, e.g. --names names.json with {"0": "Loyal"}.')] = None,
     force: Annotated[bool, typer.Option(help="Write into an --out folder that holds other "
                                              "files.")] = False,
+    transactions: TxOpt = False,
+    customer: CustomerOpt = None,
+    date: DateOpt = None,
+    amount: AmountOpt = None,
+    quantity: QuantityOpt = None,
+    price: PriceOpt = None,
+    invoice: InvoiceOpt = None,
+    as_of: AsOfOpt = None,
+    dayfirst: DayFirstOpt = False,
+    cancellation_prefix: CancelOpt = "C",
+    duplicate_lines: DupLinesOpt = "keep",
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Segment a customer table and write segments, profiles, rejects, summary, model and report.
+    """Segment a customer table (or, with --transactions, an order log) and write segments,
+    profiles, rejects, summary, model and report.
 
     Every input row is either segmented or written to rejects.csv with a reason.
     """
@@ -221,7 +275,9 @@ def segment(
             duplicates=_choice(duplicates, "duplicates", ("reject", "keep")),
             seed=seed, n_init=n_init, output_format=_choice(fmt, "format", ("csv", "parquet")),
             delimiter=delimiter, encoding=encoding, include_ids=include_ids, force=force,
-            previous=previous, names=_read_names(names))
+            previous=previous, names=_read_names(names), transactions=transactions,
+            rfm=_rfm_options(customer, date, amount, quantity, price, invoice, as_of, dayfirst,
+                             cancellation_prefix, duplicate_lines) if transactions else {})
         with _progress(quiet) as progress:
             summary = run_segment(input, out_dir, opts, progress=progress)
         if not quiet:
@@ -271,6 +327,68 @@ def demo(
             summary = run_segment(demo_customers_path(), out_dir, opts, progress=progress)
         if not quiet:
             _print_segment_summary(summary, out_dir)
+
+
+@app.command(epilog="Example: custseg rfm orders.csv --out features.parquet")
+def rfm(
+    input: Annotated[str, typer.Argument(help="Order log: CSV/TSV (.gz), Parquet file, folder "
+                                              "or glob.")],
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="Features file (.parquet or "
+                                           ".csv), e.g. --out features.parquet.")],
+    customer: CustomerOpt = None,
+    date: DateOpt = None,
+    amount: AmountOpt = None,
+    quantity: QuantityOpt = None,
+    price: PriceOpt = None,
+    invoice: InvoiceOpt = None,
+    as_of: AsOfOpt = None,
+    dayfirst: DayFirstOpt = False,
+    cancellation_prefix: CancelOpt = "C",
+    duplicate_lines: DupLinesOpt = "keep",
+    scores: Annotated[bool, typer.Option("--scores/--no-scores", help="Add R, F, M scores 1-5 "
+                                         "and the named RFM segment.")] = True,
+    memory_limit: Annotated[str | None, typer.Option("--memory-limit", help="DuckDB memory "
+                                                     "limit (spills to disk), e.g. 2GB.")] = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Only the feature step: one row per customer with recency, frequency, monetary value and
+    behaviour features. Excluded lines go to <out>.rejects.csv, the run's record to
+    <out>.summary.json."""
+    from .features import rfm as derive
+    from .features import rfm_scores
+    from .io import write_csv, write_json, write_parquet
+
+    with _errors(debug):
+        opts = _rfm_options(customer, date, amount, quantity, price, invoice, as_of, dayfirst,
+                            cancellation_prefix, duplicate_lines)
+        with _progress(quiet) as progress:
+            progress("deriving RFM features")
+            res = derive(input, memory_limit=memory_limit, **opts)
+        features = rfm_scores(res.features) if scores and len(res.features) >= 1 else res.features
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        if out_file.suffix == ".csv":
+            write_csv(features, out_file)
+        else:
+            write_parquet(features, out_file)
+        stem = out_file.with_suffix("")
+        if len(res.rejects):
+            write_csv(res.rejects, stem.with_name(stem.name + ".rejects.csv"))
+        write_json(res.summary, stem.with_name(stem.name + ".summary.json"))
+        if not quiet:
+            s = res.summary
+            out.print(f"{s['customers']:,} customers from {s['lines_read']:,} lines "
+                      f"({s['lines_used']:,} used, {s['lines_excluded']:,} excluded)",
+                      highlight=False)
+            for reason, n in s["lines_excluded_by_reason"].items():
+                if n:
+                    out.print(f"  excluded, {reason}: {n:,}", highlight=False)
+            out.print(f"as of {s['as_of']} · frequency = {s['frequency_definition']} · "
+                      f"columns: " + ", ".join(f"{k}={v['name']}" + (" (detected)" if
+                                               v["detected"] else "")
+                                               for k, v in s["columns"].items() if v["name"]),
+                      highlight=False)
+            out.print(f"written to [bold]{out_file}[/]")
 
 
 @app.command(name="choose-k",
@@ -425,9 +543,20 @@ def report(
             out.print(f"wrote [bold]{run_dir / 'report.html'}[/]")
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one yellow line on stderr, without the source line."""
+    from rich.markup import escape
+
+    err.print(f"[bold yellow]warning:[/] {escape(str(message))}", highlight=False,
+              soft_wrap=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``custseg`` console script."""
+    import warnings
+
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    warnings.showwarning = _show_warning
     try:
         app(args=argv, prog_name="custseg")
     except SystemExit as exc:

@@ -17,6 +17,31 @@ def humanize(feature: str) -> str:
     return re.sub(r"[_\s]+", " ", text).strip().lower()
 
 
+# Words for well-known customer features: (high, low). "High recency days" would confuse a
+# reader (it means *long ago*), so such features get their own vocabulary.
+VOCABULARY = {
+    "recency_days": ("Lapsed", "Recent"),
+    "recency": ("Lapsed", "Recent"),
+    "days_since_last_order": ("Lapsed", "Recent"),
+    "days_since_last_purchase": ("Lapsed", "Recent"),
+    "frequency": ("Frequent", "Infrequent"),
+    "monetary": ("High spend", "Low spend"),
+    "tenure_days": ("Long-standing", "New"),
+    "avg_order_value": ("Big baskets", "Small baskets"),
+    "return_rate": ("Many returns", "Few returns"),
+    "mean_days_between_orders": ("Long gaps between orders", "Short gaps between orders"),
+}
+
+
+def _term(feature: str, d: float) -> str:
+    words = VOCABULARY.get(str(feature).lower())
+    if words is not None:
+        word = words[0] if d > 0 else words[1]
+        return ("Very " + word[0].lower() + word[1:]) if abs(d) >= VERY and " " not in word \
+            else word
+    return f"{_level(d)} {humanize(feature)}"
+
+
 def _level(d: float) -> str:
     if d >= VERY:
         return "Very high"
@@ -67,7 +92,7 @@ def _terms(diffs: list[tuple[str, float]], n: int, notable: float = NOTABLE) -> 
                 col, level = f.split("=", 1)
                 terms.append(f"{humanize(col)}: {level}")
             continue
-        terms.append(f"{_level(d)} {humanize(f)}")
+        terms.append(_term(f, d))
     return terms
 
 

@@ -1,0 +1,747 @@
+"""Transaction log → one row per customer: recency, frequency, monetary value and behaviour.
+
+Everything runs as DuckDB SQL on the source itself (a file is never loaded into pandas), so a log
+larger than memory is aggregated by spilling to a temporary directory.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from .._exceptions import InvalidParameterError, SchemaError
+from .._validation import NONE, InstanceOf, Interval, Options, Predicate, validate_params
+from ._columns import ColumnRoles, resolve_roles
+from ._dates import date_parser
+from ._source import FILE, LINE, SOURCE, Source, open_source, quote_ident, quote_literal
+
+__all__ = ["REASONS", "RFMResult", "rfm"]
+
+logger = logging.getLogger(__name__)
+
+#: Why a line is excluded, in order of precedence: a line gets the first reason that applies.
+REASONS: tuple[str, ...] = (
+    "missing_customer_id",
+    "invalid_date",
+    "missing_invoice",
+    "invalid_quantity",
+    "invalid_price",
+    "invalid_amount",
+    "non_positive_price",
+    "zero_value",
+    "after_as_of",
+    "duplicate_line",
+)
+
+#: Column order of :attr:`RFMResult.features` after the customer ID column.
+FEATURE_COLUMNS: tuple[str, ...] = (
+    "recency_days",
+    "frequency",
+    "monetary",
+    "tenure_days",
+    "avg_order_value",
+    "mean_days_between_orders",
+    "return_rate",
+    "n_lines",
+    "n_returns",
+    "first_purchase",
+    "last_purchase",
+)
+
+FEATURE_DEFINITIONS: dict[str, str] = {
+    "recency_days": "days from the date of the last purchase to the date of as_of; "
+                    "window_days when the customer has no purchase",
+    "frequency": "distinct purchase invoices (or purchase days, see frequency_definition)",
+    "monetary": "net value: purchases minus returns and cancellations",
+    "tenure_days": "days from the date of the first purchase to the date of as_of; "
+                   "window_days when the customer has no purchase",
+    "avg_order_value": "gross purchase value / frequency; 0 when frequency is 0",
+    "mean_days_between_orders": "(last purchase date - first purchase date) / (frequency - 1); "
+                                "window_days when frequency <= 1",
+    "return_rate": "returned value / gross purchase value, capped at 1; 0 without returns, "
+                   "1 when there are returns but no purchase",
+    "n_lines": "lines used (purchases and returns)",
+    "n_returns": "return and cancellation lines",
+    "first_purchase": "date of the first purchase (NaT without purchase)",
+    "last_purchase": "date of the last purchase (NaT without purchase)",
+}
+
+_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
+                  "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT")
+_FLOAT_TYPES = ("FLOAT", "DOUBLE", "REAL")
+
+_AS_OF_TYPES = (str, _dt.date, np.datetime64, pd.Timestamp)
+_PARAMS = {
+    "customer_id": [NONE, InstanceOf((str,), "a column name")],
+    "date": [NONE, InstanceOf((str,), "a column name")],
+    "amount": [NONE, InstanceOf((str,), "a column name")],
+    "quantity": [NONE, InstanceOf((str,), "a column name")],
+    "price": [NONE, InstanceOf((str,), "a column name")],
+    "invoice": [NONE, InstanceOf((str,), "a column name")],
+    "as_of": [NONE, InstanceOf(_AS_OF_TYPES, "a date, a datetime or an ISO date string")],
+    "cancellation_prefix": [NONE, Predicate(lambda v: isinstance(v, str) and v != "",
+                                            "a non-empty string")],
+    "dayfirst": [InstanceOf((bool,), "a bool")],
+    "date_format": [NONE, Predicate(lambda v: isinstance(v, str) and "%" in v,
+                                    "a strptime format such as '%d/%m/%Y'")],
+    "duplicates": [Options(frozenset({"keep", "drop"}))],
+    "memory_limit": [NONE, Predicate(lambda v: isinstance(v, str) and v.strip() != "",
+                                     "a DuckDB memory size such as '2GB'")],
+    "threads": [NONE, Interval(int, 1, None)],
+}
+
+
+@dataclass
+class RFMResult:
+    """What :func:`rfm` derived from a transaction log.
+
+    Attributes
+    ----------
+    features : pandas.DataFrame
+        One row per customer, sorted by customer ID: the ID column (text, under its original
+        name), then ``recency_days``, ``frequency``, ``monetary``, ``tenure_days``,
+        ``avg_order_value``, ``mean_days_between_orders``, ``return_rate``, ``n_lines``,
+        ``n_returns``, ``first_purchase``, ``last_purchase``.
+    rejects : pandas.DataFrame
+        The excluded lines, ordered by position: ``line``, ``reason``, then the original
+        columns (and ``file`` first when the source has several files).
+    summary : dict
+        JSON-ready record of the run: detected columns, definitions, reference date, counts.
+    """
+
+    features: pd.DataFrame
+    rejects: pd.DataFrame
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def customer_id(self) -> str:
+        """Name of the customer ID column of :attr:`features`."""
+        return str(self.summary["columns"]["customer_id"]["name"])
+
+    def __repr__(self) -> str:
+        s = self.summary
+        return (f"RFMResult(customers={s.get('customers')}, lines_used={s.get('lines_used')}, "
+                f"lines_excluded={s.get('lines_excluded')}, as_of={s.get('as_of')!r})")
+
+
+class _Clock:
+    """Wall-clock time of each phase, for ``summary["timings_seconds"]``."""
+
+    def __init__(self) -> None:
+        self.start = self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(self.laps.get(name, 0.0) + now - self.last, 4)
+        self.last = now
+
+    @property
+    def total(self) -> float:
+        return time.perf_counter() - self.start
+
+
+@dataclass
+class _Plan:
+    """SQL pieces for one run."""
+
+    relation: str
+    cust: str
+    cust_type: str
+    ts: str
+    key: str
+    key_is_cancel: str | None
+    value: str
+    is_return: str
+    checks: list[tuple[str, str]]  # (reason, SQL that is true for a usable line)
+
+    @property
+    def valid(self) -> str:
+        """True for a usable line (never NULL: each NULL-able test has its IS NULL guard)."""
+        return " AND ".join(f"({good})" for _, good in self.checks)
+
+    @property
+    def reason(self) -> str:
+        """The first reason that applies, or NULL for a usable line."""
+        whens = " ".join(f"WHEN NOT ({good}) THEN {quote_literal(r)}" for r, good in self.checks)
+        return f"CASE {whens} END"
+
+
+def _base_type(t: str) -> str:
+    return t.split("(")[0].upper()
+
+
+def _numeric(col: str, typ: str) -> tuple[str, str]:
+    """(SQL value, SQL true when the value is usable) of a numeric role."""
+    x = quote_ident(col)
+    base = _base_type(typ)
+    if base in _INTEGER_TYPES or base.startswith("DECIMAL"):
+        return x, f"{x} IS NOT NULL"
+    if base in _FLOAT_TYPES:
+        return x, f"{x} IS NOT NULL AND isfinite({x})"
+    v = f"TRY_CAST({x} AS DOUBLE)"
+    return v, f"{v} IS NOT NULL AND isfinite({v})"
+
+
+def _present(col: str, typ: str) -> str:
+    """SQL true when an ID-like value is present (not NULL, not blank, not NaN)."""
+    x = quote_ident(col)
+    base = _base_type(typ)
+    if base == "VARCHAR":
+        # trim() only runs on the rare values that start with a blank.
+        return f"{x} IS NOT NULL AND {x} <> '' AND (NOT starts_with({x}, ' ') OR trim({x}) <> '')"
+    if base in _FLOAT_TYPES:
+        return f"{x} IS NOT NULL AND NOT isnan({x})"
+    return f"{x} IS NOT NULL"
+
+
+def _to_timestamp(as_of: Any) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(as_of)
+    except (ValueError, TypeError) as exc:
+        raise InvalidParameterError(
+            f"The 'as_of' parameter of rfm must be a date, a datetime or an ISO date string. "
+            f"Got {as_of!r} instead."
+        ) from exc
+    if ts is pd.NaT:
+        raise InvalidParameterError("The 'as_of' parameter of rfm cannot be NaT.")
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts
+
+
+def _sql_ts(ts: pd.Timestamp) -> str:
+    return f"TIMESTAMP {quote_literal(ts.strftime('%Y-%m-%d %H:%M:%S.%f'))}"
+
+
+def _sql_date(ts: pd.Timestamp) -> str:
+    return f"DATE {quote_literal(ts.strftime('%Y-%m-%d'))}"
+
+
+def _iso(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return pd.Timestamp(value).isoformat()
+
+
+def _connect(memory_limit: str | None, threads: int | None,
+             temp_dir: str) -> duckdb.DuckDBPyConnection:
+    config: dict[str, Any] = {"temp_directory": temp_dir}
+    if memory_limit is not None:
+        config["memory_limit"] = memory_limit
+    if threads is not None:
+        config["threads"] = threads
+    try:
+        con = duckdb.connect(":memory:", config=config)
+    except duckdb.Error as exc:
+        raise InvalidParameterError(
+            f"DuckDB refused memory_limit={memory_limit!r} / threads={threads!r}: {exc}"
+        ) from exc
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def _plan(con: duckdb.DuckDBPyConnection, src: Source, roles: ColumnRoles, *,
+          cancellation_prefix: str | None, dayfirst: bool, date_format: str | None,
+          as_of: pd.Timestamp | None, duplicates: str) -> tuple[_Plan, dict[str, Any]]:
+    types = src.types
+    notes: dict[str, Any] = {}
+    relation = SOURCE
+    if duplicates == "drop":
+        cols = ", ".join(quote_ident(c) for c in src.columns)
+        con.execute(
+            f"CREATE TEMP TABLE __custseg_dedup AS SELECT *, row_number() OVER "
+            f"(PARTITION BY {cols} ORDER BY {FILE}, {LINE}) AS __custseg_dup FROM {SOURCE}"
+        )
+        relation = "__custseg_dedup"
+
+    parser = date_parser(con, roles.date, types[roles.date], dayfirst=dayfirst,
+                         date_format=date_format, label=src.label)
+    notes["date_format"] = parser.description
+    ts = parser.sql
+
+    checks: list[tuple[str, str]] = [
+        ("missing_customer_id", _present(roles.customer_id, types[roles.customer_id])),
+        ("invalid_date", f"{ts} IS NOT NULL"),
+    ]
+    key_is_cancel = None
+    if roles.invoice is not None:
+        inv = quote_ident(roles.invoice)
+        checks.append(("missing_invoice", _present(roles.invoice, types[roles.invoice])))
+        key = inv
+        if cancellation_prefix is not None and _base_type(types[roles.invoice]) == "VARCHAR":
+            key_is_cancel = f"starts_with(k, {quote_literal(cancellation_prefix)})"
+            prefix_test = f"starts_with({inv}, {quote_literal(cancellation_prefix)})"
+        else:
+            prefix_test = None
+        notes["frequency_definition"] = "distinct purchase invoices"
+    else:
+        key = f"CAST({ts} AS DATE)"
+        prefix_test = None
+        notes["frequency_definition"] = "distinct purchase days"
+
+    if roles.amount is not None:
+        amount, amount_ok = _numeric(roles.amount, types[roles.amount])
+        checks.append(("invalid_amount", amount_ok))
+        checks.append(("zero_value", f"{amount} <> 0"))
+        value = f"CAST({amount} AS DOUBLE)"
+        sign = amount
+    else:
+        q, q_ok = _numeric(roles.quantity, types[roles.quantity])  # type: ignore[arg-type]
+        p, p_ok = _numeric(roles.price, types[roles.price])  # type: ignore[arg-type]
+        checks.append(("invalid_quantity", q_ok))
+        checks.append(("invalid_price", p_ok))
+        checks.append(("non_positive_price", f"{p} > 0"))
+        checks.append(("zero_value", f"{q} <> 0"))
+        value = f"CAST({q} AS DOUBLE) * CAST({p} AS DOUBLE)"
+        sign = q  # prices of usable lines are > 0, so the quantity carries the sign
+    if as_of is not None:
+        checks.append(("after_as_of", f"{ts} < {_sql_ts(as_of)}"))
+    if duplicates == "drop":
+        checks.append(("duplicate_line", "__custseg_dup = 1"))
+    is_return = f"({sign} < 0" + (f" OR {prefix_test})" if prefix_test else ")")
+    plan = _Plan(relation=relation, cust=quote_ident(roles.customer_id),
+                 cust_type=_base_type(types[roles.customer_id]), ts=ts, key=key,
+                 key_is_cancel=key_is_cancel, value=value, is_return=is_return, checks=checks)
+    return plan, notes
+
+
+def _aggregate(con: duckdb.DuckDBPyConnection, plan: _Plan, cust_expr: str) -> None:
+    """Per customer aggregates of the usable lines into the temp table ``__custseg_agg``.
+
+    Two levels: first per (customer, invoice or day, return flag), which turns the distinct
+    count of invoices into a plain count, then per customer.
+    """
+    cancel = (f"count(*) FILTER (WHERE is_ret AND {plan.key_is_cancel})"
+              if plan.key_is_cancel else "0")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE __custseg_agg AS
+        WITH lines AS (
+            SELECT cust, ts, k, is_ret, CASE WHEN is_ret THEN -abs(v) ELSE v END AS v
+            FROM (SELECT {cust_expr} AS cust, {plan.ts} AS ts, {plan.key} AS k,
+                         {plan.value} AS v, {plan.is_return} AS is_ret
+                  FROM {plan.relation} WHERE {plan.valid})
+        ), per_key AS (
+            SELECT cust, k, is_ret, count(*) AS n, sum(v) AS v, min(ts) AS mn, max(ts) AS mx
+            FROM lines GROUP BY cust, k, is_ret
+        )
+        SELECT cust,
+               CAST(sum(n) AS BIGINT) AS n_lines,
+               CAST(coalesce(sum(n) FILTER (WHERE is_ret), 0) AS BIGINT) AS n_returns,
+               count(*) FILTER (WHERE NOT is_ret) AS frequency,
+               {cancel} AS cancellation_invoices,
+               coalesce(sum(v) FILTER (WHERE NOT is_ret), 0.0) AS gross,
+               coalesce(-sum(v) FILTER (WHERE is_ret), 0.0) AS returned,
+               min(mn) FILTER (WHERE NOT is_ret) AS first_ts,
+               max(mx) FILTER (WHERE NOT is_ret) AS last_ts,
+               min(mn) AS min_ts, max(mx) AS max_ts
+        FROM per_key GROUP BY cust
+    """)
+
+
+def _normalised(expr: str) -> str:
+    return f"regexp_replace({expr}, '\\.0+$', '')"
+
+
+def _add_customers_without_usable_lines(con: duckdb.DuckDBPyConnection, cust_expr: str) -> None:
+    """Give a row to customers whose every line was excluded for its value or date.
+
+    A customer ID seen on a line dated before ``as_of`` is a customer, even when none of its
+    lines can be used (UCI Online Retail's 13256 ordered only free items): it gets
+    ``n_lines`` 0 and no purchase. Lines without an ID or dated after ``as_of`` add no one.
+    """
+    con.execute(f"""
+        INSERT INTO __custseg_agg (cust, n_lines, n_returns, frequency, cancellation_invoices,
+                                   gross, returned)
+        SELECT DISTINCT {cust_expr}, 0, 0, 0, 0, 0.0, 0.0 FROM __custseg_rej
+        WHERE __custseg_reason NOT IN ('missing_customer_id', 'after_as_of')
+          AND {cust_expr} NOT IN (SELECT cust FROM __custseg_agg)
+    """)
+
+
+def _customer_ids(con: duckdb.DuckDBPyConnection, plan: _Plan) -> tuple[str, str, bool, bool]:
+    """(SQL text of the ID, SQL order key, normalised?, re-aggregation needed?)."""
+    if plan.cust_type in _INTEGER_TYPES:
+        return "CAST(cust AS VARCHAR)", "cust", False, False
+    if plan.cust_type in _FLOAT_TYPES:
+        integral = con.execute(
+            "SELECT coalesce(bool_and(cust = round(cust) AND abs(cust) < 9e18), true) "
+            "FROM __custseg_agg").fetchall()[0][0]
+        if integral:
+            return "CAST(CAST(cust AS BIGINT) AS VARCHAR)", "cust", True, False
+        return "CAST(cust AS VARCHAR)", "cust", False, False
+    text = "cust" if plan.cust_type == "VARCHAR" else "CAST(cust AS VARCHAR)"
+    non_int, suffixed, distinct_norm, n = con.execute(f"""
+        SELECT count(*) FILTER (WHERE NOT regexp_full_match({text}, '[0-9]+(\\.0+)?')),
+               count(*) FILTER (WHERE regexp_full_match({text}, '[0-9]+\\.0+')),
+               count(DISTINCT regexp_replace({text}, '\\.0+$', '')), count(*)
+        FROM __custseg_agg""").fetchall()[0]
+    normalise = non_int == 0 and suffixed > 0
+    out = f"regexp_replace({text}, '\\.0+$', '')" if normalise else text
+    return out, "", normalise, normalise and distinct_norm != n
+
+
+def rfm(
+    transactions: Any,
+    *,
+    customer_id: str | None = None,
+    date: str | None = None,
+    amount: str | None = None,
+    quantity: str | None = None,
+    price: str | None = None,
+    invoice: str | None = None,
+    as_of: str | _dt.date | pd.Timestamp | np.datetime64 | None = None,
+    cancellation_prefix: str | None = "C",
+    dayfirst: bool = False,
+    date_format: str | None = None,
+    duplicates: Literal["keep", "drop"] = "keep",
+    memory_limit: str | None = None,
+    threads: int | None = None,
+) -> RFMResult:
+    """Derive recency, frequency, monetary value and behaviour features per customer.
+
+    The log is read and aggregated by DuckDB SQL: a file (CSV, TSV, whitespace-separated, gzip,
+    Parquet file, folder or glob) is scanned directly, never loaded into pandas, so files larger
+    than memory work with ``memory_limit``. A pandas, polars or pyarrow table is handed to DuckDB
+    through Arrow.
+
+    **Lines.** A line is a *return* when its value (``quantity * price`` or ``amount``) is
+    negative or its invoice starts with ``cancellation_prefix``; returns are netted in
+    ``monetary`` and counted in ``return_rate`` (a return's value is ``-|value|``). Every other
+    usable line is a *purchase*. A line is excluded, with the first reason that applies, in this
+    order: ``missing_customer_id`` (empty or missing ID), ``invalid_date`` (no format parses it),
+    ``missing_invoice``, ``invalid_quantity`` / ``invalid_price`` / ``invalid_amount`` (not a
+    finite number), ``non_positive_price`` (price <= 0, e.g. free samples and bad-debt
+    adjustments), ``zero_value`` (quantity or amount 0), ``after_as_of`` (dated at or after an
+    explicit ``as_of``), ``duplicate_line`` (with ``duplicates="drop"``, the second and later
+    copies of an exact duplicate line). So a line without a customer that also has a zero price
+    counts as ``missing_customer_id``. Excluded lines are returned in :attr:`RFMResult.rejects`
+    and counted in the summary; ``lines_read == lines_used + lines_excluded`` always holds.
+
+    **Features**: one row per customer, sorted by ID. A customer is an ID found on any line
+    not excluded for ``missing_customer_id`` or ``after_as_of``, so a customer whose lines were
+    all excluded for their value or date still has a row (``n_lines`` 0, no purchase; counted in
+    ``summary["customers_without_usable_lines"]``).
+
+    ========================== =============================================================
+    ``recency_days``            whole days from the last purchase date to the date of ``as_of``
+    ``frequency``               distinct purchase invoices (cancellation invoices are not
+                                counted); without an invoice column, distinct purchase days
+    ``monetary``                net value: purchases minus returns and cancellations
+    ``tenure_days``             whole days from the first purchase date to the date of ``as_of``
+    ``avg_order_value``         gross purchase value / ``frequency``
+    ``mean_days_between_orders`` (last − first purchase date, in days) / (``frequency`` − 1)
+    ``return_rate``             returned value / gross purchase value, capped at 1
+    ``n_lines``, ``n_returns``  usable lines, and how many of them are returns
+    ``first_purchase``,         dates of the first and last purchase
+    ``last_purchase``
+    ========================== =============================================================
+
+    Defined values where a ratio has no data, so that clustering needs no imputation:
+    ``mean_days_between_orders`` is ``window_days`` (days from the first date of the usable log
+    to ``as_of``) when ``frequency <= 1``: one order in the window is the slowest rhythm that can
+    be observed, and every customer with two or more orders has a smaller value, so the
+    feature stays monotone in "buys rarely" (a one-time buyer of yesterday is *not* a buyer
+    every day). ``avg_order_value`` is 0 without purchase. ``return_rate`` is 0 without returns,
+    and 1 when returns exceed the purchases of the window (goods bought before it) or when there
+    is no purchase. A customer without purchase (returns only, the goods having been bought
+    before the log starts, or no usable line) has ``frequency`` 0, ``monetary`` the net of its
+    returns (<= 0), ``recency_days`` and ``tenure_days`` equal to ``window_days`` (the purchase,
+    if any, predates the window) and ``first_purchase``/``last_purchase`` NaT.
+
+    **Customer IDs** are kept as text exactly as in the source, except that the
+    float-as-text form of the UCI Online Retail exports (``"17850.0"``) is written ``"17850"``
+    when *every* ID is an integer written with or without ``.0`` (a float column is treated the
+    same way); ``summary["customer_id_normalised"]`` records it. Rows are sorted numerically
+    when every ID is a plain integer, else by text.
+
+    Parameters
+    ----------
+    transactions : str, path-like, pandas.DataFrame, polars.DataFrame or pyarrow.Table
+        The transaction log, one line per invoice line (or per order).
+    customer_id, date, invoice, quantity, price, amount : str, default=None
+        Column names. Left out, they are detected from common spellings (``CustomerID``,
+        ``customer_id``, ``Customer ID``, ``client_id``; ``InvoiceNo``, ``order_id``;
+        ``InvoiceDate``, ``order_date``, ``timestamp``; ``Quantity``, ``qty``; ``UnitPrice``,
+        ``price``; ``Amount``, ``Sales``, ``Revenue``, ``total``) and the choice is reported in
+        ``summary["columns"]``. Give ``amount`` or ``quantity`` and ``price``; the invoice is
+        optional.
+    as_of : date, datetime or str, default=None
+        The reference date. Default: the day after the latest valid date in the log, at
+        midnight (never today's date). Lines dated at or after an explicit ``as_of`` are
+        excluded as ``after_as_of``.
+    cancellation_prefix : str or None, default="C"
+        Invoices starting with it are cancellations (their lines are returns). ``None``
+        disables the rule; negative values are returns either way.
+    dayfirst : bool, default=False
+        Read ambiguous dates such as ``01/12/2010`` day first. Used only when the data cannot
+        decide (see :mod:`custseg.features._dates` for the detection rules).
+    date_format : str, default=None
+        An explicit ``strptime`` format (``"%d/%m/%Y %H:%M"``), replacing detection.
+    duplicates : {"keep", "drop"}, default="keep"
+        Exact duplicate lines are kept by default: a log without a line number cannot tell a
+        duplicated export row from the same item scanned twice on one invoice, and the
+        published totals of datasets such as UCI Online Retail include them. ``"drop"`` keeps
+        the first copy and excludes the others as ``duplicate_line`` (this needs a sort of the
+        whole log).
+    memory_limit : str, default=None
+        DuckDB memory limit, e.g. ``"2GB"``; beyond it DuckDB spills to a temporary directory
+        that is removed afterwards.
+    threads : int, default=None
+        DuckDB threads (default: all cores).
+
+    Returns
+    -------
+    RFMResult
+        ``features``, ``rejects`` and ``summary``. The summary holds ``columns`` (name and
+        ``detected`` per role), ``frequency_definition``, ``date_format``, ``as_of``,
+        ``date_range``, ``window_days``, ``customers``, ``lines_read``, ``lines_used``,
+        ``lines_excluded``, ``lines_excluded_by_reason``, ``returns_lines``,
+        ``cancellation_invoices``, ``gross_value``, ``returned_value``, ``net_value``,
+        ``excluded_net_value`` (so that ``net_value + excluded_net_value`` is the total value of
+        the log), ``customer_id_normalised`` and the feature definitions.
+
+    Raises
+    ------
+    ColumnNotFoundError
+        A named column is missing, or a required one cannot be detected.
+    InputFileError
+        The file does not exist or cannot be read.
+    SchemaError
+        The dates cannot be recognised, or no line is usable.
+    InvalidParameterError
+        A parameter has a wrong type or value.
+
+    Notes
+    -----
+    ``rejects.line`` is, for a text file, the data row number + 1 (the header is line 1), which
+    is the line number in the file unless a quoted field spans lines; for Parquet the 1-based row
+    number in its file; for an in-memory table the 1-based row position.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> log = pd.DataFrame({
+    ...     "CustomerID": ["A", "A", "B"],
+    ...     "InvoiceNo": ["1", "2", "3"],
+    ...     "InvoiceDate": ["2024-01-01", "2024-01-05", "2024-01-03"],
+    ...     "Amount": [10.0, 30.0, 5.0],
+    ... })
+    >>> res = rfm(log)
+    >>> res.features[["CustomerID", "recency_days", "frequency", "monetary"]]
+      CustomerID  recency_days  frequency  monetary
+    0          A             1          2      40.0
+    1          B             3          1       5.0
+    >>> res.summary["as_of"]
+    '2024-01-06T00:00:00'
+    """
+    params = dict(customer_id=customer_id, date=date, amount=amount, quantity=quantity,
+                  price=price, invoice=invoice, as_of=as_of,
+                  cancellation_prefix=cancellation_prefix, dayfirst=dayfirst,
+                  date_format=date_format, duplicates=duplicates, memory_limit=memory_limit,
+                  threads=threads)
+    validate_params("rfm", _PARAMS, params)
+    as_of_ts = _to_timestamp(as_of) if as_of is not None else None
+    clock = _Clock()
+
+    with tempfile.TemporaryDirectory(prefix="custseg-rfm-") as temp_dir:
+        con = _connect(memory_limit, threads, os.path.join(temp_dir, "spill"))
+        try:
+            return _run(con, transactions, params, as_of_ts, clock)
+        finally:
+            con.close()
+
+
+def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, Any],
+         as_of_ts: pd.Timestamp | None, clock: _Clock) -> RFMResult:
+    src = open_source(con, transactions)
+    roles = resolve_roles(src.columns, source=src.label, customer_id=params["customer_id"],
+                          date=params["date"], invoice=params["invoice"],
+                          quantity=params["quantity"], price=params["price"],
+                          amount=params["amount"])
+    plan, notes = _plan(con, src, roles, cancellation_prefix=params["cancellation_prefix"],
+                        dayfirst=params["dayfirst"], date_format=params["date_format"],
+                        as_of=as_of_ts, duplicates=params["duplicates"])
+    clock.lap("open")
+
+    # Rejected lines, with their reason, customer, value and parsed date.
+    originals = ", ".join(quote_ident(c) for c in src.columns)
+    file_col = f"{FILE} AS __custseg_file, " if src.multi_file else ""
+    con.execute(f"""
+        CREATE TEMP TABLE __custseg_rej AS
+        SELECT {file_col}{LINE} AS __custseg_line, {plan.reason} AS __custseg_reason,
+               {plan.cust} AS __custseg_cust, {plan.value} AS __custseg_value,
+               {plan.ts} AS __custseg_ts, {originals}
+        FROM {plan.relation} WHERE NOT ({plan.valid})
+    """)
+    clock.lap("rejects")
+
+    _aggregate(con, plan, plan.cust)
+    _add_customers_without_usable_lines(con, "__custseg_cust")
+    id_sql, order_sql, normalised, reaggregate = _customer_ids(con, plan)
+    if reaggregate:
+        # Both "17850" and "17850.0" occur: group again on the normalised text.
+        _aggregate(con, plan, _normalised(plan.cust))
+        _add_customers_without_usable_lines(con, _normalised("__custseg_cust"))
+        id_sql, order_sql = "cust", ""
+    clock.lap("aggregate")
+
+    totals = con.execute("""
+        SELECT count(*), coalesce(sum(n_lines), 0), coalesce(sum(n_returns), 0),
+               coalesce(sum(cancellation_invoices), 0), coalesce(sum(gross), 0.0),
+               coalesce(sum(returned), 0.0), min(min_ts), max(max_ts)
+        FROM __custseg_agg""").fetchall()[0]
+    n_customers, lines_used, returns_lines, cancel_inv, gross, returned, first_ts, last_ts = totals
+    idle = con.execute("SELECT count(*) FROM __custseg_agg WHERE n_lines = 0").fetchall()[0][0]
+    by_reason = dict.fromkeys(REASONS, 0)
+    excluded_value = 0.0
+    rej_max_ts = None
+    for reason, n, value, max_ts in con.execute(
+            "SELECT __custseg_reason, count(*), coalesce(sum(__custseg_value), 0.0), "
+            "max(__custseg_ts) FROM __custseg_rej GROUP BY 1").fetchall():
+        by_reason[reason] = int(n)
+        excluded_value += float(value)
+        if max_ts is not None and (rej_max_ts is None or max_ts > rej_max_ts):
+            rej_max_ts = max_ts
+    lines_excluded = sum(by_reason.values())
+    clock.lap("x_stats")
+    lines_read = int(con.execute(f"SELECT count(*) FROM {SOURCE}").fetchall()[0][0])
+    clock.lap("x_count")
+    if lines_read != lines_used + lines_excluded:  # pragma: no cover - a bug, not bad input
+        raise RuntimeError(
+            f"custseg accounting error: {lines_read} lines read but {lines_used} used + "
+            f"{lines_excluded} excluded. Please report this."
+        )
+    if lines_used == 0:
+        _raise_nothing_usable(con, src, lines_read, by_reason)
+
+    if as_of_ts is None:
+        latest = max(t for t in (last_ts, rej_max_ts) if t is not None)
+        as_of_ts = pd.Timestamp(latest).normalize() + pd.Timedelta(days=1)
+        as_of_source = "default: the day after the latest date in the log"
+    else:
+        as_of_source = "given"
+    window_days = int((as_of_ts.normalize() - pd.Timestamp(first_ts).normalize()).days)
+
+    as_of_date = _sql_date(as_of_ts)
+    if order_sql:
+        # Numeric IDs: sorted in numpy below, cheaper than an SQL sort of the whole table.
+        order_clause = ""
+        key_col = ", cust AS __custseg_key"
+    else:
+        plain_integers = con.execute(
+            f"SELECT coalesce(bool_and(regexp_full_match({id_sql}, '0|[1-9][0-9]*')), false) "
+            "FROM __custseg_agg").fetchall()[0][0]
+        order_clause = "ORDER BY length(id), id" if plain_integers else "ORDER BY id"
+        key_col = ""
+    id_name = quote_ident(roles.customer_id)
+    features = con.sql(f"""
+        SELECT id AS {id_name}, recency_days, frequency, monetary, tenure_days,
+               avg_order_value, mean_days_between_orders, return_rate, n_lines, n_returns,
+               first_purchase, last_purchase{key_col}
+        FROM (
+            SELECT {id_sql} AS id, cust,
+                CASE WHEN frequency > 0
+                     THEN date_diff('day', CAST(last_ts AS DATE), {as_of_date})
+                     ELSE {window_days} END AS recency_days,
+                frequency,
+                gross - returned AS monetary,
+                CASE WHEN frequency > 0
+                     THEN date_diff('day', CAST(first_ts AS DATE), {as_of_date})
+                     ELSE {window_days} END AS tenure_days,
+                CASE WHEN frequency > 0 THEN gross / frequency ELSE 0.0 END AS avg_order_value,
+                CASE WHEN frequency > 1
+                     THEN date_diff('day', CAST(first_ts AS DATE), CAST(last_ts AS DATE))
+                          / (frequency - 1)
+                     ELSE CAST({window_days} AS DOUBLE) END AS mean_days_between_orders,
+                CASE WHEN returned <= 0 THEN 0.0 WHEN gross <= 0 THEN 1.0
+                     ELSE least(returned / gross, 1.0) END AS return_rate,
+                n_lines, n_returns,
+                CAST(first_ts AS DATE) AS first_purchase, CAST(last_ts AS DATE) AS last_purchase
+            FROM __custseg_agg)
+        {order_clause}
+    """).df()
+    clock.lap("x_df")
+    if key_col:
+        order = np.argsort(features.pop("__custseg_key").to_numpy(), kind="stable")
+        features = features.take(order).reset_index(drop=True)
+    clock.lap("features")
+    rejects = _fetch_rejects(con, src)
+    clock.lap("fetch_rejects")
+
+    total_value = gross - returned
+    summary: dict[str, Any] = {
+        "source": src.label,
+        "source_kind": src.kind,
+        "engine": "duckdb",
+        "duckdb_version": duckdb.__version__,
+        "columns": roles.to_summary(),
+        "value": "amount" if roles.amount is not None else "quantity * price",
+        "frequency_definition": notes["frequency_definition"],
+        "date_format": notes["date_format"],
+        "as_of": as_of_ts.isoformat(),
+        "as_of_source": as_of_source,
+        "date_range": [_iso(first_ts), _iso(last_ts)],
+        "window_days": window_days,
+        "customers": int(n_customers),
+        "customers_without_usable_lines": int(idle),
+        "customer_id_normalised": bool(normalised),
+        "lines_read": lines_read,
+        "lines_used": int(lines_used),
+        "lines_excluded": int(lines_excluded),
+        "lines_excluded_by_reason": by_reason,
+        "exclusion_precedence": list(REASONS),
+        "returns_lines": int(returns_lines),
+        "cancellation_prefix": params["cancellation_prefix"],
+        "cancellation_invoices": (int(cancel_inv) if plan.key_is_cancel is not None else None),
+        "gross_value": float(gross),
+        "returned_value": float(returned),
+        "net_value": float(total_value),
+        "excluded_net_value": float(excluded_value),
+        "duplicates": params["duplicates"],
+        "feature_definitions": dict(FEATURE_DEFINITIONS),
+        "timings_seconds": clock.laps,
+    }
+    summary.update({k: v for k, v in src.details.items() if k in ("encoding", "delimiter")})
+    logger.info("rfm: %d customers from %d of %d lines (%d excluded) in %.2f s",
+                n_customers, lines_used, lines_read, lines_excluded, clock.total)
+    return RFMResult(features=features, rejects=rejects, summary=summary)
+
+
+def _fetch_rejects(con: duckdb.DuckDBPyConnection, src: Source) -> pd.DataFrame:
+    names = {"__custseg_line": "line", "__custseg_reason": "reason", "__custseg_file": "file"}
+    taken = set(src.columns)
+    renames = []
+    for old, new in names.items():
+        if src.multi_file or old != "__custseg_file":
+            alias = new if new not in taken else f"{new}_"
+            renames.append(f"{old} AS {quote_ident(alias)}")
+    originals = ", ".join(quote_ident(c) for c in src.columns)
+    order = "__custseg_file, __custseg_line" if src.multi_file else "__custseg_line"
+    return con.execute(
+        f"SELECT {', '.join(renames)}, {originals} FROM __custseg_rej ORDER BY {order}"
+    ).df()
+
+
+def _raise_nothing_usable(con: duckdb.DuckDBPyConnection, src: Source, lines_read: int,
+                          by_reason: dict[str, int]) -> None:
+    if lines_read == 0:
+        raise SchemaError(f"{src.label} holds no transaction lines.")
+    reasons = ", ".join(f"{r}: {n}" for r, n in by_reason.items() if n)
+    first = con.execute(
+        "SELECT __custseg_line, __custseg_reason FROM __custseg_rej "
+        "ORDER BY __custseg_line LIMIT 1").fetchall()[0]
+    raise SchemaError(
+        f"No usable line in {src.label}: all {lines_read} lines were excluded ({reasons}). "
+        f"The first is line {first[0]} ({first[1]}). Check the columns (customer_id=, date=, "
+        "quantity=, price=, amount=), the date format (date_format=, dayfirst=) and as_of."
+    )
