@@ -10,9 +10,6 @@ from scipy.optimize import linear_sum_assignment
 from .._exceptions import SchemaError
 from ..model import SegmentModel
 
-# A new segment inherits an old one's id only when their centroids are closer than this many
-# scaled units (one standard deviation per feature, in the new run's scaling).
-MAX_MATCH_DISTANCE = 1.0
 
 
 @dataclass
@@ -31,14 +28,17 @@ class Alignment:
                 "centroid_distances": {str(k): round(v, 6) for k, v in self.distances.items()}}
 
 
-def align_segments(new: SegmentModel, old: SegmentModel,
-                   max_distance: float = MAX_MATCH_DISTANCE) -> Alignment:
+def align_segments(new: SegmentModel, old: SegmentModel, tolerance: float = 1.0) -> Alignment:
     """Match ``new``'s segments to ``old``'s by optimal assignment on centroid distance.
 
     Both models' centroids (original units) are put through the *new* model's preprocessing, so
-    distances are in one space. Pairs farther apart than ``max_distance`` are not matched: the new
-    segment gets a fresh id (one more than any id either run used) and the old one is reported as
-    vanished.
+    distances are in one space. A pair of the optimal assignment (Hungarian algorithm) is kept
+    when the old centroid lies closer to the new one than ``tolerance`` times the distance from
+    that new centroid to its nearest other new centroid — i.e. the old segment's centre still
+    falls in the new segment's own neighbourhood. The threshold is relative, not absolute,
+    because segments drift with the period (a year-long log has larger recencies than a
+    half-year one) while staying the same segments. Unmatched new segments get a fresh id (one
+    more than any id either run used); unmatched old ones are reported as vanished.
     """
     if new.features != old.features:
         missing = sorted(set(old.features) ^ set(new.features))
@@ -53,12 +53,15 @@ def align_segments(new: SegmentModel, old: SegmentModel,
     B = pre.transform_matrix(old_c)
     D = np.sqrt(((A[:, None, :] - B[None, :, :]) ** 2).sum(axis=2))
     rows, cols = linear_sum_assignment(D)
+    NN = np.sqrt(((A[:, None, :] - A[None, :, :]) ** 2).sum(axis=2))
+    np.fill_diagonal(NN, np.inf)
+    reach = tolerance * NN.min(axis=1)
     new_ids = new.segment_ids.tolist()
     old_ids = old.segment_ids.tolist()
     matched: dict[int, int] = {}
     distances: dict[int, float] = {}
     for r, c in zip(rows, cols, strict=True):
-        if D[r, c] <= max_distance:
+        if D[r, c] <= reach[r]:
             matched[new_ids[r]] = old_ids[c]
             distances[new_ids[r]] = float(D[r, c])
     next_id = max(old_ids + new_ids) + 1
