@@ -58,7 +58,8 @@ def test_mall_customers_acceptance(mall_csv, tmp_path):
 @pytest.mark.parametrize("policy", ["impute", "reject"])
 def test_cc_general_accounts_for_every_row(cc_csv, tmp_path, policy):
     out = tmp_path / policy
-    res = run("segment", str(cc_csv), "--missing", policy, "--out", str(out), "--quiet")
+    res = run("segment", str(cc_csv), "--missing", policy, "--k", "5", "--out", str(out),
+              "--quiet")
     assert res.exit_code == 0, res.output
     s = summary_of(out)
     assert s["rows_read"] == 8950
@@ -77,7 +78,7 @@ def test_cc_general_accounts_for_every_row(cc_csv, tmp_path, policy):
 
 def test_marketing_campaign_tab_separated(marketing_csv, tmp_path):
     out = tmp_path / "mk"
-    res = run("segment", str(marketing_csv), "--out", str(out), "--quiet")
+    res = run("segment", str(marketing_csv), "--k", "4", "--out", str(out), "--quiet")
     assert res.exit_code == 0, res.output
     s = summary_of(out)
     assert s["input"]["delimiter"] == "\t"

@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 OUTPUT_FILES = frozenset({
     "segments.csv", "segments.parquet", "profiles.csv", "rejects.csv", "summary.json",
     "model.json", "report.html", "features.parquet", "report_sample.parquet", ".custseg",
-    "migration.csv", "moves.csv",
+    "migration.csv", "moves.csv", "features.parquet",
 })
 
 REJECT_REASONS = {
@@ -92,8 +92,9 @@ def prepare_output_dir(out: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise InvalidParameterError(f"--out {out} is a file, not a folder. Choose a folder path.")
     if out.exists():
-        foreign = sorted(p.name for p in out.iterdir()
-                         if p.name not in OUTPUT_FILES and not p.name.startswith(".custseg-tmp"))
+        # leftovers of an interrupted atomic write (".name.<hex>.tmp") are ours too
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in OUTPUT_FILES
+                         and not (p.name.startswith(".") and p.name.endswith(".tmp")))
         if foreign and not force:
             shown = ", ".join(foreign[:5]) + (" …" if len(foreign) > 5 else "")
             raise InvalidParameterError(

@@ -97,7 +97,9 @@ def _candidates(x: str) -> list[tuple[str, str, str]]:
     digits = f"regexp_full_match({x}, '\\s*[0-9]+\\s*')"
     num = f"TRY_CAST(trim({x}) AS BIGINT)"
     cands = [
-        ("iso", f"CAST(TRY_CAST({x} AS TIMESTAMPTZ) AS TIMESTAMP)", "ISO 8601"),
+        # DuckDB's cast alone would read "02-01-24" as the year 2: require a 4-digit year first.
+        ("iso", f"CASE WHEN regexp_matches({x}, '^\\s*[0-9]{{4}}-') THEN "
+                f"CAST(TRY_CAST({x} AS TIMESTAMPTZ) AS TIMESTAMP) END", "ISO 8601"),
         ("yyyymmdd", f"CASE WHEN {digits} THEN {_integer_sql(num, 'yyyymmdd')} END", "YYYYMMDD"),
         ("epoch_s", f"CASE WHEN {digits} THEN {_integer_sql(num, 'epoch_s')} END",
          "Unix epoch seconds"),

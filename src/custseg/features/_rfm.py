@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .._exceptions import InvalidParameterError, SchemaError
-from .._validation import NONE, InstanceOf, Interval, Options, Predicate, validate_params
+from .._validation import InstanceOf, Interval, Options, Predicate, validate_params
 from ._columns import ColumnRoles, resolve_roles
 from ._dates import date_parser
 from ._source import FILE, LINE, SOURCE, Source, open_source, quote_ident, quote_literal
@@ -80,6 +80,7 @@ _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYI
 _FLOAT_TYPES = ("FLOAT", "DOUBLE", "REAL")
 
 _AS_OF_TYPES = (str, _dt.date, np.datetime64, pd.Timestamp)
+NONE = Predicate(lambda v: v is None, "None")
 _PARAMS = {
     "customer_id": [NONE, InstanceOf((str,), "a column name")],
     "date": [NONE, InstanceOf((str,), "a column name")],
@@ -318,33 +319,40 @@ def _plan(con: duckdb.DuckDBPyConnection, src: Source, roles: ColumnRoles, *,
 def _aggregate(con: duckdb.DuckDBPyConnection, plan: _Plan, cust_expr: str) -> None:
     """Per customer aggregates of the usable lines into the temp table ``__custseg_agg``.
 
-    Two levels: first per (customer, invoice or day, return flag), which turns the distinct
-    count of invoices into a plain count, then per customer.
+    First per (customer, invoice or day, return flag), which turns the distinct count of
+    invoices into a plain count; then per customer, purchases and returns apart (returns are a
+    few percent of the keys, so each side needs few aggregates) and joined. ``v`` sums
+    ``|value|``: purchases are positive anyway, and a return counts ``-|value|``.
     """
-    cancel = (f"count(*) FILTER (WHERE is_ret AND {plan.key_is_cancel})"
-              if plan.key_is_cancel else "0")
+    cancel = (f"count(*) FILTER (WHERE {plan.key_is_cancel})" if plan.key_is_cancel else "0")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE __custseg_agg AS
-        WITH lines AS (
-            SELECT cust, ts, k, is_ret, CASE WHEN is_ret THEN -abs(v) ELSE v END AS v
+        WITH per_key AS MATERIALIZED (
+            SELECT cust, k, is_ret, count(*) AS n, sum(abs(v)) AS v, min(ts) AS mn,
+                   max(ts) AS mx
             FROM (SELECT {cust_expr} AS cust, {plan.ts} AS ts, {plan.key} AS k,
                          {plan.value} AS v, {plan.is_return} AS is_ret
                   FROM {plan.relation} WHERE {plan.valid})
-        ), per_key AS (
-            SELECT cust, k, is_ret, count(*) AS n, sum(v) AS v, min(ts) AS mn, max(ts) AS mx
-            FROM lines GROUP BY cust, k, is_ret
+            GROUP BY cust, k, is_ret
+        ), p AS (
+            SELECT cust, count(*) AS frequency, sum(n) AS n, sum(v) AS gross,
+                   min(mn) AS first_ts, max(mx) AS last_ts
+            FROM per_key WHERE NOT is_ret GROUP BY cust
+        ), r AS (
+            SELECT cust, sum(n) AS n, {cancel} AS cancellation_invoices,
+                   sum(v) AS returned, min(mn) AS mn, max(mx) AS mx
+            FROM per_key WHERE is_ret GROUP BY cust
         )
-        SELECT cust,
-               CAST(sum(n) AS BIGINT) AS n_lines,
-               CAST(coalesce(sum(n) FILTER (WHERE is_ret), 0) AS BIGINT) AS n_returns,
-               count(*) FILTER (WHERE NOT is_ret) AS frequency,
-               {cancel} AS cancellation_invoices,
-               coalesce(sum(v) FILTER (WHERE NOT is_ret), 0.0) AS gross,
-               coalesce(-sum(v) FILTER (WHERE is_ret), 0.0) AS returned,
-               min(mn) FILTER (WHERE NOT is_ret) AS first_ts,
-               max(mx) FILTER (WHERE NOT is_ret) AS last_ts,
-               min(mn) AS min_ts, max(mx) AS max_ts
-        FROM per_key GROUP BY cust
+        SELECT coalesce(p.cust, r.cust) AS cust,
+               CAST(coalesce(p.n, 0) + coalesce(r.n, 0) AS BIGINT) AS n_lines,
+               CAST(coalesce(r.n, 0) AS BIGINT) AS n_returns,
+               coalesce(p.frequency, 0) AS frequency,
+               coalesce(r.cancellation_invoices, 0) AS cancellation_invoices,
+               coalesce(p.gross, 0.0) AS gross,
+               coalesce(r.returned, 0.0) AS returned,
+               p.first_ts, p.last_ts,
+               least(p.first_ts, r.mn) AS min_ts, greatest(p.last_ts, r.mx) AS max_ts
+        FROM p FULL OUTER JOIN r ON p.cust = r.cust
     """)
 
 
@@ -368,17 +376,26 @@ def _add_customers_without_usable_lines(con: duckdb.DuckDBPyConnection, cust_exp
     """)
 
 
-def _customer_ids(con: duckdb.DuckDBPyConnection, plan: _Plan) -> tuple[str, str, bool, bool]:
-    """(SQL text of the ID, SQL order key, normalised?, re-aggregation needed?)."""
+@dataclass(frozen=True)
+class _Ids:
+    """How customer keys become the text IDs of the output, and how they are sorted."""
+
+    sql: str  # SQL text of the ID from the key column ``cust``
+    numeric: bool  # the key is a number: sort in numpy by value
+    integral: bool  # ... and every key is an integer: build the text in numpy
+    normalised: bool  # "17850.0" was written "17850"
+    reaggregate: bool = False  # both "17850" and "17850.0" occur: group again
+
+
+def _customer_ids(con: duckdb.DuckDBPyConnection, plan: _Plan) -> _Ids:
     if plan.cust_type in _INTEGER_TYPES:
-        return "CAST(cust AS VARCHAR)", "cust", False, False
+        return _Ids("CAST(cust AS VARCHAR)", numeric=True, integral=True, normalised=False)
     if plan.cust_type in _FLOAT_TYPES:
         integral = con.execute(
-            "SELECT coalesce(bool_and(cust = round(cust) AND abs(cust) < 9e18), true) "
+            "SELECT coalesce(bool_and(cust = round(cust) AND abs(cust) < 9e15), true) "
             "FROM __custseg_agg").fetchall()[0][0]
-        if integral:
-            return "CAST(CAST(cust AS BIGINT) AS VARCHAR)", "cust", True, False
-        return "CAST(cust AS VARCHAR)", "cust", False, False
+        return _Ids("CAST(cust AS VARCHAR)", numeric=True, integral=bool(integral),
+                    normalised=bool(integral))
     text = "cust" if plan.cust_type == "VARCHAR" else "CAST(cust AS VARCHAR)"
     non_int, suffixed, distinct_norm, n = con.execute(f"""
         SELECT count(*) FILTER (WHERE NOT regexp_full_match({text}, '[0-9]+(\\.0+)?')),
@@ -386,8 +403,65 @@ def _customer_ids(con: duckdb.DuckDBPyConnection, plan: _Plan) -> tuple[str, str
                count(DISTINCT regexp_replace({text}, '\\.0+$', '')), count(*)
         FROM __custseg_agg""").fetchall()[0]
     normalise = non_int == 0 and suffixed > 0
-    out = f"regexp_replace({text}, '\\.0+$', '')" if normalise else text
-    return out, "", normalise, normalise and distinct_norm != n
+    return _Ids(_normalised(text) if normalise else text, numeric=False, integral=False,
+                normalised=normalise, reaggregate=normalise and distinct_norm != n)
+
+
+def _fetch_features(con: duckdb.DuckDBPyConnection, ids: _Ids, id_name: str, as_of_date: str,
+                    window_days: int) -> pd.DataFrame:
+    """Compute the features from ``__custseg_agg`` and return them sorted by customer ID."""
+    if ids.numeric:
+        # Sorting numbers in numpy is cheaper than an SQL sort of the whole result.
+        order_clause = ""
+    else:
+        plain_integers = con.execute(
+            f"SELECT coalesce(bool_and(regexp_full_match({ids.sql}, '0|[1-9][0-9]*')), false) "
+            "FROM __custseg_agg").fetchall()[0][0]
+        order_clause = "ORDER BY length(id), id" if plain_integers else "ORDER BY id"
+    cols = con.sql(f"""
+        SELECT {"" if ids.integral else "id, "}cust AS __custseg_key, recency_days, frequency,
+               monetary, tenure_days, avg_order_value, mean_days_between_orders, return_rate,
+               n_lines, n_returns, first_purchase, last_purchase
+        FROM (
+            SELECT {ids.sql} AS id, cust,
+                CASE WHEN frequency > 0
+                     THEN date_diff('day', CAST(last_ts AS DATE), {as_of_date})
+                     ELSE {window_days} END AS recency_days,
+                frequency,
+                gross - returned AS monetary,
+                CASE WHEN frequency > 0
+                     THEN date_diff('day', CAST(first_ts AS DATE), {as_of_date})
+                     ELSE {window_days} END AS tenure_days,
+                CASE WHEN frequency > 0 THEN gross / frequency ELSE 0.0 END AS avg_order_value,
+                CASE WHEN frequency > 1
+                     THEN date_diff('day', CAST(first_ts AS DATE), CAST(last_ts AS DATE))
+                          / (frequency - 1)
+                     ELSE CAST({window_days} AS DOUBLE) END AS mean_days_between_orders,
+                CASE WHEN returned <= 0 THEN 0.0 WHEN gross <= 0 THEN 1.0
+                     ELSE least(returned / gross, 1.0) END AS return_rate,
+                n_lines, n_returns,
+                CAST(first_ts AS DATE) AS first_purchase, CAST(last_ts AS DATE) AS last_purchase
+            FROM __custseg_agg)
+        {order_clause}
+    """).fetchnumpy()
+    for name, values in cols.items():
+        if isinstance(values, np.ma.MaskedArray):
+            fill = np.datetime64("NaT") if values.dtype.kind == "M" else np.nan
+            cols[name] = values.filled(fill) if values.mask.any() else values.data
+    key = np.asarray(cols.pop("__custseg_key"))
+    if ids.numeric:
+        order = np.argsort(key)  # keys are unique: no need for a stable sort
+        key = key[order]
+        cols = {k: v[order] for k, v in cols.items()}
+    if ids.integral:
+        id_values = pd.Series(key.astype(np.int64, copy=False)).astype("str")
+    else:
+        id_values = pd.Series(cols.pop("id"), dtype="str")
+    frame = pd.DataFrame({name: cols[name] for name in FEATURE_COLUMNS})
+    frame.insert(0, id_name, id_values)
+    for name in ("first_purchase", "last_purchase"):
+        frame[name] = frame[name].astype("datetime64[us]")
+    return frame
 
 
 def rfm(
@@ -573,6 +647,12 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
                         as_of=as_of_ts, duplicates=params["duplicates"])
     clock.lap("open")
 
+    _aggregate(con, plan, plan.cust)
+    clock.lap("aggregate")
+    lines_read = int(con.execute(f"SELECT count(*) FROM {SOURCE}").fetchall()[0][0])
+    used = con.execute("SELECT coalesce(sum(n_lines), 0) FROM __custseg_agg").fetchall()[0][0]
+    nothing_excluded = lines_read == used  # then skip the scan for rejects
+
     # Rejected lines, with their reason, customer, value and parsed date.
     originals = ", ".join(quote_ident(c) for c in src.columns)
     file_col = f"{FILE} AS __custseg_file, " if src.multi_file else ""
@@ -581,18 +661,16 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
         SELECT {file_col}{LINE} AS __custseg_line, {plan.reason} AS __custseg_reason,
                {plan.cust} AS __custseg_cust, {plan.value} AS __custseg_value,
                {plan.ts} AS __custseg_ts, {originals}
-        FROM {plan.relation} WHERE NOT ({plan.valid})
+        FROM {plan.relation} WHERE {"false" if nothing_excluded else f"NOT ({plan.valid})"}
     """)
     clock.lap("rejects")
-
-    _aggregate(con, plan, plan.cust)
     _add_customers_without_usable_lines(con, "__custseg_cust")
-    id_sql, order_sql, normalised, reaggregate = _customer_ids(con, plan)
-    if reaggregate:
+    ids = _customer_ids(con, plan)
+    if ids.reaggregate:
         # Both "17850" and "17850.0" occur: group again on the normalised text.
         _aggregate(con, plan, _normalised(plan.cust))
         _add_customers_without_usable_lines(con, _normalised("__custseg_cust"))
-        id_sql, order_sql = "cust", ""
+        ids = _Ids("cust", numeric=False, integral=False, normalised=True)
     clock.lap("aggregate")
 
     totals = con.execute("""
@@ -613,9 +691,6 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
         if max_ts is not None and (rej_max_ts is None or max_ts > rej_max_ts):
             rej_max_ts = max_ts
     lines_excluded = sum(by_reason.values())
-    clock.lap("x_stats")
-    lines_read = int(con.execute(f"SELECT count(*) FROM {SOURCE}").fetchall()[0][0])
-    clock.lap("x_count")
     if lines_read != lines_used + lines_excluded:  # pragma: no cover - a bug, not bad input
         raise RuntimeError(
             f"custseg accounting error: {lines_read} lines read but {lines_used} used + "
@@ -632,48 +707,7 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
         as_of_source = "given"
     window_days = int((as_of_ts.normalize() - pd.Timestamp(first_ts).normalize()).days)
 
-    as_of_date = _sql_date(as_of_ts)
-    if order_sql:
-        # Numeric IDs: sorted in numpy below, cheaper than an SQL sort of the whole table.
-        order_clause = ""
-        key_col = ", cust AS __custseg_key"
-    else:
-        plain_integers = con.execute(
-            f"SELECT coalesce(bool_and(regexp_full_match({id_sql}, '0|[1-9][0-9]*')), false) "
-            "FROM __custseg_agg").fetchall()[0][0]
-        order_clause = "ORDER BY length(id), id" if plain_integers else "ORDER BY id"
-        key_col = ""
-    id_name = quote_ident(roles.customer_id)
-    features = con.sql(f"""
-        SELECT id AS {id_name}, recency_days, frequency, monetary, tenure_days,
-               avg_order_value, mean_days_between_orders, return_rate, n_lines, n_returns,
-               first_purchase, last_purchase{key_col}
-        FROM (
-            SELECT {id_sql} AS id, cust,
-                CASE WHEN frequency > 0
-                     THEN date_diff('day', CAST(last_ts AS DATE), {as_of_date})
-                     ELSE {window_days} END AS recency_days,
-                frequency,
-                gross - returned AS monetary,
-                CASE WHEN frequency > 0
-                     THEN date_diff('day', CAST(first_ts AS DATE), {as_of_date})
-                     ELSE {window_days} END AS tenure_days,
-                CASE WHEN frequency > 0 THEN gross / frequency ELSE 0.0 END AS avg_order_value,
-                CASE WHEN frequency > 1
-                     THEN date_diff('day', CAST(first_ts AS DATE), CAST(last_ts AS DATE))
-                          / (frequency - 1)
-                     ELSE CAST({window_days} AS DOUBLE) END AS mean_days_between_orders,
-                CASE WHEN returned <= 0 THEN 0.0 WHEN gross <= 0 THEN 1.0
-                     ELSE least(returned / gross, 1.0) END AS return_rate,
-                n_lines, n_returns,
-                CAST(first_ts AS DATE) AS first_purchase, CAST(last_ts AS DATE) AS last_purchase
-            FROM __custseg_agg)
-        {order_clause}
-    """).df()
-    clock.lap("x_df")
-    if key_col:
-        order = np.argsort(features.pop("__custseg_key").to_numpy(), kind="stable")
-        features = features.take(order).reset_index(drop=True)
+    features = _fetch_features(con, ids, roles.customer_id, _sql_date(as_of_ts), window_days)
     clock.lap("features")
     rejects = _fetch_rejects(con, src)
     clock.lap("fetch_rejects")
@@ -694,7 +728,7 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
         "window_days": window_days,
         "customers": int(n_customers),
         "customers_without_usable_lines": int(idle),
-        "customer_id_normalised": bool(normalised),
+        "customer_id_normalised": ids.normalised,
         "lines_read": lines_read,
         "lines_used": int(lines_used),
         "lines_excluded": int(lines_excluded),

@@ -146,8 +146,10 @@ def read_excel(path: Path, sheet: str | int | None) -> FormatRead:
     for j, i in enumerate(data):
         for c, value in enumerate(rows[i][:ncols]):
             columns[c][j] = value
-    frame = pd.DataFrame({c: pd.Series(col, dtype=object) for c, col in enumerate(columns)})
-    frame.columns = names
+    # A column with neither a name nor a value is sheet layout (data starting in column B).
+    used = [c for c in range(ncols) if names[c].strip() or any(v is not None for v in columns[c])]
+    frame = pd.DataFrame({c: pd.Series(columns[c], dtype=object) for c in used})
+    frame.columns = [names[c] for c in used]
     frame = normalize_objects(frame)
     blank = header + (len(rows) - header - 1 - len(data))
     return FormatRead(frame, np.array(data, dtype=np.int64) + 1, [],
@@ -248,8 +250,7 @@ def _records_frame(records: list[dict]) -> pd.DataFrame:
     if not records:
         return pd.DataFrame(index=pd.RangeIndex(0))
     # object dtype keeps Python ints exact; normalize_objects then picks each column's type.
-    frame = pd.DataFrame.from_records(records, coerce_float=False).astype(object)
-    frame = frame.where(frame.notna(), None)
+    frame = pd.DataFrame(records, dtype=object)
     return normalize_objects(frame.reset_index(drop=True))
 
 

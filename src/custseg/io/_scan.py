@@ -27,6 +27,7 @@ import numpy as np
 _NL = 10
 _CR = 13
 _QUOTE = 34
+_EOF = -1  # stands for "no byte": past the end of the file
 CHUNK_BYTES = 8 << 20  # bounds the temporary position arrays to a few tens of MB
 
 
@@ -43,11 +44,12 @@ class ScanResult:
     size: int  # bytes scanned
     quotes_ok: bool = True  # every quote opens a field or closes one
     unterminated: bool = False  # the file ends inside quotes
+    lone_cr: bool = False  # a "\r" that is not part of "\r\n" (parsers disagree on it)
 
     @property
     def usable(self) -> bool:
-        """True when parity describes the file, i.e. the record ranges can be trusted."""
-        return self.quotes_ok and not self.unterminated
+        """True when the record ranges can be trusted, and DuckDB will split them the same."""
+        return self.quotes_ok and not self.unterminated and not self.lone_cr
 
 
 def _prev_bytes(a: np.ndarray, pos: np.ndarray, before: int) -> np.ndarray:
@@ -56,6 +58,15 @@ def _prev_bytes(a: np.ndarray, pos: np.ndarray, before: int) -> np.ndarray:
     inside = pos > 0
     out[inside] = a[pos[inside] - 1]
     out[~inside] = before
+    return out
+
+
+def _bytes_at(a: np.ndarray, pos: np.ndarray, ahead: np.ndarray) -> np.ndarray:
+    """Bytes at ``pos``, which may run up to two bytes past the chunk, into ``ahead``."""
+    out = np.empty(len(pos), dtype=np.int16)
+    inside = pos < len(a)
+    out[inside] = a[pos[inside]]
+    out[~inside] = ahead[pos[~inside] - len(a)]
     return out
 
 
@@ -81,7 +92,11 @@ def scan_records(stream: BinaryIO, delimiter: str, *, skip_bytes: int = 0,
         When ``quotes_ok`` is False the scan stopped early and the arrays are empty.
     """
     delim = ord(delimiter)
-    allowed = np.array(sorted({delim, _NL, _CR, _QUOTE}), dtype=np.int16)
+    # A quote opens a field after a delimiter, a newline or another quote (a doubled quote); it
+    # closes one before a delimiter, a newline (\n or \r\n), another quote or the end of file.
+    # A lone "\r" ends no line (see _text._LONE_CR), so it is allowed on neither side.
+    before_open = np.array(sorted({delim, _NL, _QUOTE}), dtype=np.int16)
+    after_close = np.array(sorted({delim, _NL, _QUOTE, _CR, _EOF}), dtype=np.int16)
 
     term_pos: list[np.ndarray] = []  # global offsets of record-ending newlines
     term_line: list[np.ndarray] = []  # 0-based index of those newlines among all newlines
@@ -93,19 +108,21 @@ def scan_records(stream: BinaryIO, delimiter: str, *, skip_bytes: int = 0,
     outside_delims = 0
     in_quote = False
     last_byte = -1  # last byte of the previous chunk, -1 at the start of the file
-    close_at_chunk_end = False  # a closing quote was the last byte of the previous chunk
     empty = np.empty(0, dtype=np.int64)
 
-    while True:
-        buf = stream.read(chunk_bytes)
-        if not buf:
-            break
+    following_buf = stream.read(chunk_bytes)
+    while following_buf:
+        buf, following_buf = following_buf, stream.read(chunk_bytes)
         a = np.frombuffer(buf, dtype=np.uint8)
         n = len(a)
-        if close_at_chunk_end and a[0] not in allowed:
-            return _stopped(offset + n, quotes_ok=False)
-        close_at_chunk_end = False
+        # The chunk plus two bytes of lookahead (_EOF past the end of the file), for the
+        # byte after a closing quote or a "\r" at the end of the chunk.
+        ahead = np.full(2, _EOF, dtype=np.int16)
+        ahead[: len(following_buf[:2])] = np.frombuffer(following_buf[:2], dtype=np.uint8)
 
+        cr = np.flatnonzero(a == _CR)
+        if len(cr) and not np.all(np.isin(_bytes_at(a, cr + 1, ahead), [_NL, _EOF])):
+            return _stopped(offset + n, lone_cr=True)
         nl = np.flatnonzero(a == _NL)
         q = np.flatnonzero(a == _QUOTE)
         d = np.flatnonzero(a == delim)
@@ -121,15 +138,13 @@ def scan_records(stream: BinaryIO, delimiter: str, *, skip_bytes: int = 0,
         if len(real_opens):
             before = _prev_bytes(a, real_opens, last_byte)
             at_start = (real_opens + offset) == skip_bytes
-            if not np.all(np.isin(before, allowed) | at_start):
+            if not np.all(np.isin(before, before_open) | at_start):
                 return _stopped(offset + n, quotes_ok=False)
         real_closes = closes[closes < n]
         if len(real_closes):
-            following = real_closes + 1
-            inner = following < n
-            if not np.all(np.isin(a[following[inner]], allowed)):
+            after = _bytes_at(a, real_closes + 1, ahead)
+            if not np.all(np.isin(after, after_close)):
                 return _stopped(offset + n, quotes_ok=False)
-            close_at_chunk_end = bool((~inner).any())
 
         # A newline ends a record when an even number of (virtual) quotes precede it.
         is_term = (np.searchsorted(qv, nl) & 1) == 0
@@ -174,7 +189,8 @@ def scan_records(stream: BinaryIO, delimiter: str, *, skip_bytes: int = 0,
     return ScanResult(starts, ends.astype(np.int64), lines, fields, blank, cr, size)
 
 
-def _stopped(size: int, *, quotes_ok: bool = True, unterminated: bool = False) -> ScanResult:
+def _stopped(size: int, *, quotes_ok: bool = True, unterminated: bool = False,
+             lone_cr: bool = False) -> ScanResult:
     e = np.empty(0, dtype=np.int64)
     return ScanResult(e, e, e, e, np.empty(0, dtype=bool), np.empty(0, dtype=bool), size,
-                      quotes_ok=quotes_ok, unterminated=unterminated)
+                      quotes_ok=quotes_ok, unterminated=unterminated, lone_cr=lone_cr)

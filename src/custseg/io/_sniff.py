@@ -140,11 +140,13 @@ def sniff_delimiter(sample: str, *, truncated: bool) -> str:
     if best_delim is not None and best is not None and best[0]:
         return best_delim
     ws_counts = [len(WS_TOKEN.findall(line)) for line in lines if line.strip()]
-    if len(ws_counts) > 1 and truncated:
+    if len(ws_counts) > 2 and truncated:
         ws_counts = ws_counts[:-1]
-    if ws_counts:
-        mode, freq = Counter(ws_counts).most_common(1)[0]
-        if mode >= 2 and freq / len(ws_counts) >= 0.9 and ws_counts[0] == mode:
+    body = ws_counts[1:]
+    if body:
+        mode, freq = Counter(body).most_common(1)[0]
+        # The header may lack one name: R's write.table leaves the row-names column unnamed.
+        if mode >= 2 and freq / len(body) >= 0.9 and ws_counts[0] in (mode, mode - 1):
             return WHITESPACE
     return best_delim if best_delim is not None else ","
 

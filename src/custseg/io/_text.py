@@ -23,6 +23,7 @@ import gzip
 import hashlib
 import io
 import logging
+import re
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +53,8 @@ RAW_LIMIT = 1000  # characters of a rejected record kept in ``rejects.raw``
 _BLOCK = 4 << 20
 _UTF8 = {"utf-8", "utf-8-sig"}
 _MAX_RESTARTS = 1000  # unclosed quotes tolerated before the file is declared unreadable
+# Below this many (decompressed) bytes the csv module is faster than starting DuckDB (~40 ms).
+SMALL_FILE_BYTES = 1 << 20
 
 
 @dataclass
@@ -83,23 +86,41 @@ def open_binary(path: Path, gz: bool) -> BinaryIO:
     return gzip.open(path, "rb") if gz else open(path, "rb")  # noqa: SIM115 - caller closes
 
 
-def _gunzip(state: list, chunk: bytes, path: Path) -> list[bytes]:
-    """Decompress ``chunk``, crossing gzip member boundaries; ``state[0]`` is the decompressor."""
-    out = []
-    try:
-        while chunk:
-            out.append(state[0].decompress(chunk))
-            if state[0].eof:
-                chunk = state[0].unused_data
-                state[0] = zlib.decompressobj(31)
-            else:
-                chunk = b""
-    except zlib.error as exc:
-        raise InputFileError(
-            f"{path} is not a valid gzip file ({exc}). If it is not compressed, rename it "
-            "without the .gz extension; otherwise the download may be incomplete."
-        ) from exc
-    return out
+class _Gunzip:
+    """Incremental gzip decompression across members, noticing a truncated stream."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.member = zlib.decompressobj(31)
+        self.pending = False  # the current member has input but has not ended
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        out = []
+        try:
+            while chunk:
+                out.append(self.member.decompress(chunk))
+                self.pending = True
+                if self.member.eof:
+                    chunk = self.member.unused_data
+                    self.member = zlib.decompressobj(31)
+                    self.pending = False
+                    if not chunk.strip(b"\0"):  # zero padding after the last member
+                        chunk = b""
+                else:
+                    chunk = b""
+        except zlib.error as exc:
+            raise InputFileError(
+                f"{self.path} is not a valid gzip file ({exc}). If it is not compressed, rename "
+                "it without the .gz extension; otherwise the download may be incomplete."
+            ) from exc
+        return out
+
+    def close(self) -> None:
+        if self.pending:
+            raise InputFileError(
+                f"{self.path} is a truncated gzip file (it ends inside the compressed data); "
+                "download or copy it again."
+            )
 
 
 def probe(path: Path, gz: bool) -> Probe:
@@ -112,11 +133,11 @@ def probe(path: Path, gz: bool) -> Probe:
     head = bytearray()
     size = 0
     utf8_ok, bad_at = True, None
-    state = [zlib.decompressobj(31)]
+    gunzip = _Gunzip(path)
     with open(path, "rb") as raw:
         while chunk := raw.read(_BLOCK):
             digest.update(chunk)
-            for piece in (_gunzip(state, chunk, path) if gz else [chunk]):
+            for piece in (gunzip.feed(chunk) if gz else [chunk]):
                 if len(head) < SAMPLE_BYTES:
                     head += piece[: SAMPLE_BYTES - len(head)]
                 if utf8_ok:
@@ -125,8 +146,8 @@ def probe(path: Path, gz: bool) -> Probe:
                     except UnicodeDecodeError as exc:
                         utf8_ok, bad_at = False, max(size + exc.start, 0)
                 size += len(piece)
-    if gz and (state[0].unconsumed_tail or (size == 0 and path.stat().st_size > 0)):
-        raise InputFileError(f"{path} is a truncated gzip file; download or copy it again.")
+    if gz:
+        gunzip.close()
     if utf8_ok:
         try:
             decoder.decode(b"", final=True)
@@ -214,15 +235,28 @@ class Layout:
     good: np.ndarray  # record indices of the data rows
     rejects: list[tuple[int, str, str, str]]
     blank_lines: int
-    row_names: bool  # the header lacks a name for the first column (R's write.table)
+    header_fix: str | None  # how the header was made to fit the rows (see ``layout``)
 
 
 def layout(path: Path, lines: np.ndarray, fields: np.ndarray, blank: np.ndarray,
            raw: Callable[[Sequence[int]], list[str]],
-           header_names: Callable[[int], list[str]],
+           parse: Callable[[int], list[str]],
            errors: dict[int, tuple[str, str]] | None = None) -> Layout:
     """Classify records: the first non-blank one is the header, rows with its field count are
-    data, other non-blank rows are rejected (``errors`` holds rows a parser already refused)."""
+    data, other non-blank rows are rejected (``errors`` holds rows a parser already refused).
+
+    When at least 90% of the rows agree on a field count one off the header's, the header is
+    fixed rather than every row rejected (``header_fix``):
+
+    * ``"row_names"``: rows have one more field, and their last one is not always blank. R's
+      ``write.table`` leaves the row-names column unnamed; a blank first name is added.
+    * ``"trailing_delimiter"``: rows have one more field, always blank (each data line ends
+      with a delimiter); a blank last name is added.
+    * ``"header_trailing_delimiter"``: the header ends with a delimiter; its blank last name
+      is dropped.
+
+    ``parse(i)`` returns the fields of record ``i``.
+    """
     errors = errors or {}
     blank = blank.copy()
     header = None
@@ -239,7 +273,7 @@ def layout(path: Path, lines: np.ndarray, fields: np.ndarray, blank: np.ndarray,
         blank[i] = True  # whitespace only
     if header is None:
         raise InputFileError(f"{path} is empty: it has no header and no rows.")
-    names = header_names(header)
+    names = parse(header)
     ncols = len(names)
     data = np.arange(header + 1, len(fields))
     data = data[~blank[data]]
@@ -247,13 +281,21 @@ def layout(path: Path, lines: np.ndarray, fields: np.ndarray, blank: np.ndarray,
         raise InputFileError(f"{path} has a header but no data rows.")
 
     counts = fields[data]
-    row_names = False
+    header_fix = None
     valid = counts[counts > 0]
     if valid.size:
         values, freq = np.unique(valid, return_counts=True)
         mode = int(values[np.argmax(freq)])
-        if mode == ncols + 1 and freq.max() >= 0.9 * data.size:
-            row_names, names, ncols = True, ["", *names], ncols + 1
+        if freq.max() >= 0.9 * data.size:
+            if mode == ncols + 1:
+                sample = data[counts == mode][:100].tolist()
+                if all(not parse(i)[-1].strip() for i in sample):
+                    header_fix, names = "trailing_delimiter", [*names, ""]
+                else:
+                    header_fix, names = "row_names", ["", *names]
+            elif mode == ncols - 1 and not names[-1].strip():
+                header_fix, names = "header_trailing_delimiter", names[:-1]
+            ncols = len(names)
     ok = counts == ncols
     bad = data[~ok]
     rejects: list[tuple[int, str, str, str]] = []
@@ -273,7 +315,7 @@ def layout(path: Path, lines: np.ndarray, fields: np.ndarray, blank: np.ndarray,
     if good.size == 0 and not rejects:
         raise InputFileError(f"{path} has a header but no data rows.")
     blank_lines = int(blank.sum()) + extra_blank
-    return Layout(header, names, good, rejects, blank_lines, row_names)
+    return Layout(header, names, good, rejects, blank_lines, header_fix)
 
 
 # --------------------------------------------------------------------------- DuckDB fast path
@@ -283,20 +325,23 @@ def _decode_record(data: bytes, at_file_start: bool) -> str:
     text = data.decode("utf-8", errors="replace")
     if at_file_start:
         text = text.removeprefix("\ufeff")
-    return text.replace("\r\n", "\n").rstrip("\r")
+    text = text.replace("\r\n", "\n")
+    return text[:-1] if text.endswith("\r") else text  # the \r of a final \r\n
 
 
-def _record_reader(src: Path, gz: bool, scan: ScanResult) -> Callable[[Sequence[int]], list[str]]:
+def _record_reader(src: Path, gz: bool, scan: ScanResult,
+                   limit: int | None = 4 * RAW_LIMIT + 8) -> Callable[[Sequence[int]], list[str]]:
+    """A function returning the text of records by index (the first ``limit`` bytes of each:
+    enough for ``RAW_LIMIT`` characters, as UTF-8 takes at most four bytes for one)."""
     def read(indices: Sequence[int]) -> list[str]:
-        out = []
+        texts = {}
         with open_binary(src, gz) as f:
             for i in sorted(indices):
                 start, end = int(scan.starts[i]), int(scan.ends[i])
                 f.seek(start)
-                out.append((i, _decode_record(f.read(min(end - start, 4 * RAW_LIMIT + 8)),
-                                              start == 0)))
-        order = {i: text for i, text in out}
-        return [order[i] for i in indices]
+                size = end - start if limit is None else min(end - start, limit)
+                texts[i] = _decode_record(f.read(size), start == 0)
+        return [texts[i] for i in indices]
     return read
 
 
@@ -345,24 +390,39 @@ def _duckdb_read(path: Path, *, gz: bool, header: bool, delimiter: str, ncols: i
     return arrow_to_pandas(table, blank_text_to_na=True)
 
 
+class _NeedsCsvModule(Exception):
+    """The fast path cannot be sure of a record; the csv module reads the file instead."""
+
+
 def _read_fast(path: Path, src: Path, gz: bool, skip: int, delimiter: str,
                workdir: Path) -> TextRead | None:
     """The numpy scan + DuckDB path; ``None`` when the quoting needs the csv module."""
     with open_binary(src, gz) as f:
         scan = scan_records(f, delimiter, skip_bytes=skip)
     if not scan.usable:
-        why = "a quote is never closed" if scan.unterminated else "quotes inside unquoted fields"
+        why = ("a quote is never closed" if scan.unterminated else "a lone carriage return"
+               if scan.lone_cr else "quotes inside unquoted fields")
         logger.info("%s: %s; reading it with the csv module", path, why)
         return None
     raw = _record_reader(src, gz, scan)
-    lay = layout(path, scan.lines, scan.fields, scan.blank, raw,
-                 lambda i: _first_record(raw([i])[0], delimiter))
-    if len(lay.names) - lay.row_names != scan.fields[lay.header]:
-        return None  # the csv module splits the header differently: let it decide everything
+    whole = _record_reader(src, gz, scan, limit=None)
+
+    def parse(i: int) -> list[str]:
+        try:
+            return _first_record(whole([i])[0], delimiter)
+        except csv.Error as exc:
+            raise _NeedsCsvModule from exc
+
+    try:
+        lay = layout(path, scan.lines, scan.fields, scan.blank, raw, parse)
+        if len(parse(lay.header)) != scan.fields[lay.header]:
+            raise _NeedsCsvModule
+    except _NeedsCsvModule:  # the csv module splits some record differently: let it decide
+        return None
     good = lay.good
     frame = pd.DataFrame()
     if good.size:
-        direct = lay.header == 0 and good.size == len(scan.fields) - 1 and not lay.row_names
+        direct = lay.header == 0 and good.size == len(scan.fields) - 1 and lay.header_fix is None
         terminated = scan.ends[good] < scan.size
         endings = scan.crlf[good][terminated]
         strict = bool(endings.all() or not endings.any())
@@ -388,7 +448,7 @@ def _read_fast(path: Path, src: Path, gz: bool, skip: int, delimiter: str,
     return TextRead(frame, scan.lines[good].astype(np.int64), lay.rejects,
                     {"blank_lines": lay.blank_lines, "renamed_columns": renamed,
                      "parser": "duckdb", "header_line": int(scan.lines[lay.header]),
-                     "row_names_column": lay.row_names})
+                     "header_fix": lay.header_fix})
 
 
 def _with_names(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
@@ -475,15 +535,27 @@ def _raw_from_lines(lines: list[str], spans: list[tuple[int, int]]):
         out = []
         for i in indices:
             start, end = spans[i]
-            text = "\n".join(line.rstrip("\r") for line in lines[start:min(end, start + 50)])
+            text = "\n".join(line[:-1] if line.endswith("\r") else line
+                              for line in lines[start:min(end, start + 50)])
             out.append(text.removeprefix("\ufeff") if start == 0 else text)
         return out
     return read
 
 
+# A carriage return that ends neither a line nor the file: Python < 3.12 writes one unquoted
+# (pandas' to_csv on Linux does), and the csv module then refuses the row.
+_LONE_CR = re.compile(r"\r(?!\n|\Z)")
+
+
 def _read_python(path: Path, text: str, delimiter: str) -> TextRead:
     """Parse the whole text with the csv module (or the whitespace tokenizer)."""
     text = text.removeprefix("\ufeff")
+    mark = None
+    if "\r" in text and _LONE_CR.search(text):
+        # Hide lone "\r"s behind a private-use character the text does not contain, and put
+        # them back in the values: they are data, not line ends.
+        mark = next(chr(c) for c in range(0xE000, 0xF900) if chr(c) not in text)
+        text = _LONE_CR.sub(mark, text)
     if delimiter == WHITESPACE:
         lines = _split_lines(text)
         rows: list[list[str] | None] = [
@@ -494,6 +566,9 @@ def _read_python(path: Path, text: str, delimiter: str) -> TextRead:
         errors: dict[int, tuple[str, str]] = {}
     else:
         lines, spans, rows, errors = _parse_records(path, text, delimiter)
+    if mark is not None:
+        lines = [line.replace(mark, "\r") for line in lines]
+        rows = [None if r is None else [c.replace(mark, "\r") for c in r] for r in rows]
     starts = np.array([s for s, _ in spans], dtype=np.int64) + 1
     fields = np.array([-1 if r is None else len(r) for r in rows], dtype=np.int64)
     blank = np.array([r is not None and len(r) == 0 for r in rows], dtype=bool)
@@ -507,7 +582,7 @@ def _read_python(path: Path, text: str, delimiter: str) -> TextRead:
     return TextRead(frame, starts[lay.good], lay.rejects,
                     {"blank_lines": lay.blank_lines, "renamed_columns": renamed,
                      "parser": "python", "header_line": int(starts[lay.header]),
-                     "row_names_column": lay.row_names})
+                     "header_fix": lay.header_fix})
 
 
 def _read_all_text(src: Path, gz: bool) -> str:
@@ -551,7 +626,7 @@ def read_delimited(path: Path, *, gz: bool, delimiter: str | None, encoding: str
         delimiter = WHITESPACE
 
     result = None
-    if delimiter != WHITESPACE and not force_python:
+    if delimiter != WHITESPACE and not force_python and info.size >= SMALL_FILE_BYTES:
         result = _read_fast(path, src, src_gz, skip, delimiter, workdir)
     if result is None:
         result = _read_python(path, _read_all_text(src, src_gz), delimiter)

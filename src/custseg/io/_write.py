@@ -154,6 +154,9 @@ def _flat(frame: pd.DataFrame) -> pd.DataFrame:
 def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str], *, guard: bool = True) -> None:
     """Write ``frame`` as UTF-8 CSV, atomically, safe to open in a spreadsheet.
 
+    Lines end with ``\n`` (``\r\n`` when some text holds a carriage return, so that it is
+    quoted on every Python version).
+
     Parameters
     ----------
     frame : pandas.DataFrame
@@ -182,8 +185,22 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str], *, guard: bool 
     frame = _flat(frame)
     if guard:
         frame = guard_formulas(frame)
+    # Python < 3.12's csv writer quotes a field holding "\r" only when "\r" is part of the line
+    # terminator; unquoted, it would split the row for every reader.
+    eol = "\r\n" if _has_carriage_return(frame) else "\n"
     with atomic_write(path, "w") as f:
-        frame.to_csv(f, index=False, lineterminator="\n")
+        frame.to_csv(f, index=False, lineterminator=eol)
+
+
+def _has_carriage_return(frame: pd.DataFrame) -> bool:
+    if any("\r" in str(c) for c in frame.columns):
+        return True
+    for i in range(frame.shape[1]):
+        s = frame.iloc[:, i]
+        text = isinstance(s.dtype, pd.StringDtype | pd.CategoricalDtype) or s.dtype == object
+        if text and s.astype("string").str.contains("\r", regex=False).fillna(False).any():
+            return True
+    return False
 
 
 def write_parquet(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:

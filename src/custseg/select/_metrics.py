@@ -15,47 +15,90 @@ from numba import njit, prange
 __all__ = ["silhouettes", "partition_scores", "adjusted_rand", "knee_index"]
 
 
+@njit(cache=True, inline="always")
+def _distance_row(XT, i, row):  # pragma: no cover - numba
+    """Euclidean distances of row ``i`` to all rows (features-major layout: vectorises)."""
+    d, s = XT.shape
+    row[:] = 0.0
+    for f in range(d):
+        xf = XT[f, i]
+        for j in range(s):
+            t = XT[f, j] - xf
+            row[j] += t * t
+    for j in range(s):
+        row[j] = np.sqrt(row[j])
+
+
+@njit(cache=True, inline="always")
+def _score(sums, counts_q, own):  # pragma: no cover - numba
+    """Silhouette of one row from its distance sums per cluster (scikit-learn's rules)."""
+    if counts_q[own] <= 1:
+        return 0.0
+    a = sums[own] / (counts_q[own] - 1)
+    b = np.inf
+    for c in range(sums.shape[0]):
+        if c != own and counts_q[c] > 0:
+            v = sums[c] / counts_q[c]
+            if v < b:
+                b = v
+    if b == np.inf:
+        return 0.0
+    m = a if a > b else b
+    return (b - a) / m if m > 0 else 0.0
+
+
 @njit(cache=True, parallel=True)
-def _silhouette_samples(Xs, L, counts):  # pragma: no cover - numba
-    s, d = Xs.shape
+def _silhouette_cells(XT, cell_of, cell_labels, counts):  # pragma: no cover - numba
+    """All labellings at once through their common refinement.
+
+    The rows fall into ``n_cells`` cells (distinct label tuples across the labellings). Each
+    row's distances are summed once per cell; every labelling's per-cluster sums are then sums
+    of cells, so the work per pair of rows is one addition however many k there are.
+    """
+    s = XT.shape[1]
+    n_cells, K = cell_labels.shape
+    kmax = counts.shape[1]
+    out = np.zeros((K, s))
+    for i in prange(s):
+        row = np.empty(s)
+        _distance_row(XT, i, row)
+        acc = np.zeros(n_cells)
+        for j in range(s):
+            acc[cell_of[j]] += row[j]
+        sums = np.zeros(kmax)
+        own_cell = cell_of[i]
+        for q in range(K):
+            sums[:] = 0.0
+            for c in range(n_cells):
+                sums[cell_labels[c, q]] += acc[c]
+            out[q, i] = _score(sums, counts[q], cell_labels[own_cell, q])
+    return out
+
+
+@njit(cache=True, parallel=True)
+def _silhouette_direct(XT, L, counts):  # pragma: no cover - numba
+    """All labellings at once, adding every distance to each labelling's cluster sums."""
+    s = XT.shape[1]
     K = L.shape[0]
     kmax = counts.shape[1]
     out = np.zeros((K, s))
     for i in prange(s):
         row = np.empty(s)
-        for j in range(s):
-            acc = 0.0
-            for f in range(d):
-                t = Xs[i, f] - Xs[j, f]
-                acc += t * t
-            row[j] = np.sqrt(acc)
+        _distance_row(XT, i, row)
         sums = np.zeros(kmax)
         for q in range(K):
             sums[:] = 0.0
             lab = L[q]
             for j in range(s):
                 sums[lab[j]] += row[j]
-            own = lab[i]
-            if counts[q, own] <= 1:
-                out[q, i] = 0.0
-                continue
-            a = sums[own] / (counts[q, own] - 1)
-            b = np.inf
-            for c in range(kmax):
-                if c != own and counts[q, c] > 0:
-                    v = sums[c] / counts[q, c]
-                    if v < b:
-                        b = v
-            if b == np.inf:
-                out[q, i] = 0.0
-            else:
-                m = a if a > b else b
-                out[q, i] = (b - a) / m if m > 0 else 0.0
+            out[q, i] = _score(sums, counts[q], lab[i])
     return out
 
 
 def silhouettes(Xs: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Mean silhouette of the rows ``Xs`` under each labelling in ``labels``.
+
+    Each pairwise distance is computed once for all labellings.
 
     Parameters
     ----------
@@ -69,13 +112,19 @@ def silhouettes(Xs: np.ndarray, labels: np.ndarray) -> np.ndarray:
         As ``sklearn.metrics.silhouette_score(Xs, labels[q])`` (rows alone in their cluster
         score 0; a labelling with fewer than two clusters in the sample scores NaN).
     """
-    Xs = np.ascontiguousarray(Xs, dtype=np.float64)
+    XT = np.ascontiguousarray(np.asarray(Xs, dtype=np.float64).T)
     L = np.ascontiguousarray(labels, dtype=np.int64)
     kmax = int(L.max()) + 1
     counts = np.zeros((L.shape[0], kmax), dtype=np.int64)
     for q in range(L.shape[0]):
         counts[q] = np.bincount(L[q], minlength=kmax)
-    out = _silhouette_samples(Xs, L, counts).mean(axis=1)
+    cells, cell_of = np.unique(L.T, axis=0, return_inverse=True)
+    if len(cells) <= max(64, L.shape[1] // 8):
+        per_row = _silhouette_cells(XT, cell_of.reshape(-1).astype(np.int64),
+                                    np.ascontiguousarray(cells, dtype=np.int64), counts)
+    else:
+        per_row = _silhouette_direct(XT, L, counts)
+    out = per_row.mean(axis=1)
     out[(counts > 0).sum(axis=1) < 2] = np.nan
     return out
 
