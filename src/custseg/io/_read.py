@@ -329,9 +329,10 @@ def _missing_message(path: Path) -> str:
 def _detect(path: Path) -> tuple[str, bool]:
     """Format of ``path`` and whether it is gzipped: by extension, else by content."""
     suffixes = [s.lower() for s in path.suffixes]
-    for suffix in reversed(suffixes[-2:]):
-        if suffix in UNSUPPORTED:
-            raise InputFileError(f"{path}: {UNSUPPORTED[suffix]}.")
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    if suffixes and suffixes[-1] in UNSUPPORTED:
+        raise InputFileError(f"{path}: {UNSUPPORTED[suffixes[-1]]}.")
     fmt, gz = format_from_suffix(path)
     with open(path, "rb") as f:
         head = f.read(64)

@@ -594,10 +594,10 @@ def _read_all_text(src: Path, gz: bool) -> str:
 
 
 def read_delimited(path: Path, *, gz: bool, delimiter: str | None, encoding: str | None,
-                   workdir: Path, force_python: bool = False) -> TextRead:
+                   workdir: Path) -> TextRead:
     """Read a delimited text file; every column comes back as text (``string`` dtype).
 
-    ``force_python`` skips the DuckDB path (tests compare both parsers).
+    Temporary files (a UTF-8 copy, the good records for DuckDB) go to ``workdir``.
     """
     info = probe(path, gz)
     if info.size == 0:
@@ -626,7 +626,7 @@ def read_delimited(path: Path, *, gz: bool, delimiter: str | None, encoding: str
         delimiter = WHITESPACE
 
     result = None
-    if delimiter != WHITESPACE and not force_python and info.size >= SMALL_FILE_BYTES:
+    if delimiter != WHITESPACE and info.size >= SMALL_FILE_BYTES:
         result = _read_fast(path, src, src_gz, skip, delimiter, workdir)
     if result is None:
         result = _read_python(path, _read_all_text(src, src_gz), delimiter)

@@ -123,8 +123,23 @@ def guard_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     leading ``'`` (OWASP's advice against CSV injection). Only text is changed: numeric
     columns, and numbers inside ``object`` columns, stay as they are, so ``-5`` is written
     as ``-5``. Text that merely looks like a number, such as ``"-12.5"`` in a text column, is
-    prefixed too: we cannot tell a harmless negative number from ``-2+3+cmd|...`` safely,
-    and IDs should be written as they are in the data anyway.
+    prefixed too: telling a harmless negative number from ``-2+3+cmd|' /C calc'!A0`` is
+    exactly the kind of parsing that attacks exploit, so text is never trusted.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame with the same index; categorical columns become ``object``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> guard_formulas(pd.DataFrame({"id": ["=1+1", "0002"], "n": [-5, 3]}))["id"].tolist()
+    ["'=1+1", '0002']
     """
     out = {}
     for i in range(frame.shape[1]):
@@ -206,7 +221,12 @@ def _has_carriage_return(frame: pd.DataFrame) -> bool:
 def write_parquet(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """Write ``frame`` as Parquet (zstd-compressed), atomically.
 
-    A named index is written as columns; an unnamed one is left out.
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table. A named index is written as columns; an unnamed one is left out.
+    path : str or path-like
+        Where to write; replaced atomically.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -226,8 +246,24 @@ def write_parquet(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
 def to_jsonable(obj: Any) -> Any:
     """``obj`` with NaN/NA as ``None`` and numpy, pandas, dates and paths as plain JSON types.
 
-    Mappings keep their key order; keys become strings. Infinity raises ``ValueError`` (JSON
-    has no such number, and a silent ``null`` would hide a bug).
+    Mappings keep their key order; keys become strings; a DataFrame becomes a list of records;
+    sets are sorted. Infinity raises ``ValueError`` (JSON has no such number, and a silent
+    ``null`` would hide a bug).
+
+    Parameters
+    ----------
+    obj : object
+
+    Returns
+    -------
+    object
+        Made of dict, list, str, int, float, bool and None only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_jsonable({"k": np.int64(3), "score": np.nan, "sizes": np.array([2, 1])})
+    {'k': 3, 'score': None, 'sizes': [2, 1]}
     """
     if obj is None or isinstance(obj, bool | str):
         return obj
@@ -270,6 +306,20 @@ def write_json(obj: Any, path: str | os.PathLike[str]) -> None:
     NaN and missing values become ``null``; numpy and pandas values, dates and paths become
     plain JSON (see :func:`to_jsonable`). The output always parses with strict JSON readers.
 
+    Parameters
+    ----------
+    obj : object
+        Dicts, lists, numbers, strings, and the types :func:`to_jsonable` converts.
+    path : str or path-like
+        Where to write; replaced atomically.
+
+    Raises
+    ------
+    TypeError
+        ``obj`` holds a value JSON cannot represent; nothing is written.
+    ValueError
+        ``obj`` holds an infinity; nothing is written.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -286,7 +336,15 @@ def write_json(obj: Any, path: str | os.PathLike[str]) -> None:
 
 
 def write_text(text: str, path: str | os.PathLike[str], *, encoding: str = "utf-8") -> None:
-    """Write ``text`` to ``path`` atomically, line ends exactly as given."""
+    """Write ``text`` to ``path`` atomically, line ends exactly as given.
+
+    Parameters
+    ----------
+    text : str
+    path : str or path-like
+        Where to write; replaced atomically.
+    encoding : str, default="utf-8"
+    """
     if not isinstance(text, str):
         raise InvalidParameterError(
             f"write_text expects a str. Got {type(text).__name__} instead."
