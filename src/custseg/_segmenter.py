@@ -482,6 +482,16 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         return self.fit(X).transform(X)
 
     # ---------------------------------------------------------------------------------------
+    def _repr_html_(self) -> str:
+        """Compact HTML summary for Jupyter (see :func:`custseg.report.segmenter_html`)."""
+        from .report import segmenter_html
+
+        return segmenter_html(self)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
+        # scikit-learn's BaseEstimator defines this too, and Jupyter prefers it to _repr_html_
+        return {"text/plain": repr(self), "text/html": self._repr_html_()}
+
     def save(self, path) -> Any:
         """Write the fitted model as JSON (never pickle); load it with :func:`custseg.load_model`."""
         self._check_fitted()

@@ -260,7 +260,7 @@ def demo_frame(xss: bool = True) -> pd.DataFrame:
 # every element the report is allowed to contain
 ALLOWED_TAGS = {
     "html", "head", "meta", "title", "style", "body", "header", "nav", "main", "footer",
-    "section", "article", "div", "span", "p", "a", "b", "i", "code", "h1", "h2", "h3", "h4",
+    "section", "article", "div", "span", "p", "a", "b", "i", "code", "wbr", "h1", "h2", "h3", "h4",
     "table", "thead", "tbody", "tr", "th", "td", "dl", "dt", "dd", "ul", "li", "noscript",
     "script",
 }

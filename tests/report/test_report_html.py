@@ -45,7 +45,7 @@ def test_page_is_self_contained_with_a_strict_csp(demo_report: str) -> None:
     assert f'<meta http-equiv="Content-Security-Policy" content="{CSP}">' in head
     assert demo_report.count(PLOTLY_BEGIN) == 1
     assert demo_report.count(plotly_js()) == 1  # the library, inlined once
-    assert demo_report.count("* plotly.js v") == 1
+    assert demo_report.count("* plotly.js (cartesian - minified) v") == 1  # the charts-only build
     assert len(demo_report.encode("utf-8")) < 10 * 2**20
     parse(demo_report)  # no external reference outside the library (see _markup.parse)
 
@@ -171,7 +171,7 @@ def test_unclear_segmentation_and_noise_are_shown(tmp_path: Path) -> None:
     page = parse(render_report(out))
     assert "No clear segment structure" in page.all_text
     assert "flat <curves>" in page.all_text
-    assert [a["data-segment"] for t, a in page.tags if t == "article"] == ["-1", "0", "1"]
+    assert [a["data-segment"] for t, a in page.tags if t == "article"] == ["0", "1", "-1"]
 
 
 def test_output_is_deterministic(demo_out: Path, demo_report: str) -> None:
@@ -187,3 +187,33 @@ def test_pipeline_output_renders(pipeline_out: Path) -> None:
     summary = json.loads((pipeline_out / "summary.json").read_text("utf-8"))
     for reason in summary["k_selection"]["reasons"]:
         assert reason in parse(html).all_text
+
+
+def test_many_features_draw_the_most_distinct_distributions(tmp_path: Path) -> None:
+    feats = [f"feature_{i:02d}" for i in range(15)]
+    out = synthetic_folder(tmp_path / "o", feats, ["A", "B", "C"], n=90)
+    page = parse(render_report(out))
+    boxes = [k for k in page.figures if "-box" in k]
+    assert len(boxes) == 12
+    assert "12 of 15 features are drawn" in page.all_text
+    assert all(f in page.all_text for f in feats)  # every feature is still in the tables
+
+
+def test_map_frames_the_bulk_when_a_few_customers_are_extreme(tmp_path: Path) -> None:
+    out = synthetic_folder(tmp_path / "o", ["spend", "visits"], ["A", "B"], n=400)
+    sample = pd.read_parquet(out / "report_sample.parquet")
+    sample.loc[:2, "spend"] = 1e6  # three extreme spenders
+    sample.to_parquet(out / "report_sample.parquet")
+    page = parse(render_report(out))
+    fig = next(v for k, v in page.figures.items() if k.endswith("-map"))
+    assert fig["layout"]["xaxis"]["range"] is not None
+    assert "3 customers with extreme values are outside the frame" in page.all_text
+
+
+def test_card_words_follow_the_index() -> None:
+    from custseg.report._sections import _level_word
+
+    assert _level_word(-0.4, 20) == "much lower"  # -80%: a skewed feature, small in sd
+    assert _level_word(0.3, 175) == "higher"
+    assert _level_word(0.1, 105) == "slightly higher"
+    assert _level_word(-1.6) == "much lower" and _level_word(0.2) == "slightly higher"

@@ -70,3 +70,15 @@ def test_long_lists_are_cut() -> None:
     text = "".join(_parse(segmenter_html(seg)).text)
     assert "(+8)" in text  # 12 of 20 features listed
     assert "1 more segments" in text
+
+
+_HOOKED = "_repr_mimebundle_" in vars(Segmenter) or "_repr_html_" in vars(Segmenter)
+
+
+@pytest.mark.skipif(not _HOOKED, reason="Segmenter does not define _repr_html_ / "
+                    "_repr_mimebundle_ yet (hook to be added in _segmenter.py)")
+def test_jupyter_shows_segmenter_html(frame: pd.DataFrame) -> None:
+    seg = Segmenter(k=2, random_state=0).fit(frame)
+    assert seg._repr_html_() == segmenter_html(seg)
+    bundle = seg._repr_mimebundle_()
+    assert bundle["text/html"] == segmenter_html(seg) and "text/plain" in bundle

@@ -16,17 +16,18 @@ import numpy as np
 import pandas as pd
 
 from ._assets import FONT_STACK, GRID, INK, MUTED, segment_colour
-from ._load import PROBABILITY_COLUMN, ReportData, Segment
+from ._load import PROBABILITY_COLUMN, ReportData, Segment, segment_order
 from ._text import fmt_int, fmt_num, fmt_pct, is_number, plotly_text, plotly_wrap
 
 Figure = dict[str, Any]
 
 HOVER_FEATURES = 6  # feature values shown when hovering a customer on the map
+MAX_BOXES = 12  # feature distributions drawn (those that differ most between segments)
 MAP_POINTS = 3000  # customers drawn on the map (SVG stays fast below a few thousand points)
 
 # k-selection metrics, in the order they are drawn: label and which direction is better
 METRICS: dict[str, tuple[str, str]] = {
-    "inertia": ("Inertia (within-segment spread)", "lower; look for the bend"),
+    "inertia": ("Inertia (spread within segments)", "lower; look for the bend"),
     "silhouette": ("Silhouette", "higher is better"),
     "calinski_harabasz": ("Calinski–Harabasz", "higher is better"),
     "davies_bouldin": ("Davies–Bouldin", "lower is better"),
@@ -102,7 +103,7 @@ def sizes_figure(segments: list[Segment]) -> Figure | None:
             "type": "bar", "orientation": "h", "y": pos, "x": [s.size for s in segs],
             "marker": {"color": [segment_colour(s.id) for s in segs]},
             "text": [f"{fmt_int(s.size)} ({fmt_pct(s.share)})" for s in segs],
-            "textposition": "auto", "insidetextanchor": "end", "cliponaxis": False,
+            "textposition": "outside", "cliponaxis": False,
             "customdata": [f"<b>{seg_label(s, 80)}</b><br>{fmt_int(s.size)} customers, "
                            f"{fmt_pct(s.share)} of all" for s in segs],
             "hovertemplate": "%{customdata}<extra></extra>",
@@ -111,7 +112,8 @@ def sizes_figure(segments: list[Segment]) -> Figure | None:
             max(160, 50 + 38 * len(segs)),
             margin={"l": 10, "r": 30, "t": 10, "b": 10},
             bargap=0.28,
-            xaxis=_axis(title="Customers", rangemode="tozero", tickformat=","),
+            xaxis=_axis(title="Customers", tickformat=",",
+                        range=[0, 1.22 * max(s.size or 0 for s in segs) or 1]),
             yaxis=_axis(tickvals=pos, ticktext=[seg_label(s) for s in segs],
                         autorange="reversed", gridcolor="rgba(0,0,0,0)",
                         tickfont={"size": 13, "color": INK}),
@@ -247,7 +249,7 @@ def map_figure(data: ReportData) -> Figure | None:
     template = "<br>".join(f"{plotly_text(f, 30)}: %{{customdata[{j}]:,.4~r}}"
                            for j, f in enumerate(hover_feats))
     traces: list[dict[str, Any]] = []
-    for sid in sorted(set(labels.tolist())):
+    for sid in sorted(set(labels.tolist()), key=segment_order):
         seg = by_id.get(sid, Segment(id=sid, name=f"Segment {sid}"))
         rows = shown[labels[shown] == sid]
         traces.append({
@@ -277,6 +279,7 @@ def map_figure(data: ReportData) -> Figure | None:
                 "customdata": [f"<b>Centre of {seg_label(s, 60)}</b>" for s in centres],
                 "hovertemplate": "%{customdata}<extra></extra>",
             })
+    xr, yr, outside = _frame(coords[shown])
     return {
         "data": traces,
         "layout": _layout(
@@ -285,14 +288,36 @@ def map_figure(data: ReportData) -> Figure | None:
             legend={"title": {"text": "Segment"}, "itemsizing": "constant",
                     "bgcolor": "rgba(255,255,255,0.85)", "font": {"size": 12}},
             xaxis=_axis(title=f"Map axis 1 ({100 * explained[0]:.0f}% of the variation)",
-                        showticklabels=False, zeroline=True, zerolinecolor=GRID),
+                        showticklabels=False, zeroline=True, zerolinecolor=GRID, range=xr),
             yaxis=_axis(title=f"Map axis 2 ({100 * explained[1]:.0f}% of the variation)",
-                        showticklabels=False, zeroline=True, zerolinecolor=GRID),
+                        showticklabels=False, zeroline=True, zerolinecolor=GRID, range=yr),
             hovermode="closest",
         ),
-        "config": {"modeBarButtons": [["toImage", "zoom2d", "pan2d", "resetScale2d"]]},
+        "config": {"modeBarButtons": [["toImage", "zoom2d", "pan2d", "autoScale2d",
+                                       "resetScale2d"]]},
         "axes": [axis_words(Vt[0], feats), axis_words(Vt[1], feats) if len(Vt) > 1 else []],
+        "outside": outside,
     }
+
+
+def _frame(xy: np.ndarray) -> tuple[list[float] | None, list[float] | None, int]:
+    """Axis ranges that frame the bulk of the customers (1%–99% quantiles, padded) when a
+    few extreme ones would otherwise squeeze everyone else into a corner (the full extent is
+    over 1.5 times the frame); and how many customers fall outside. ``None``: show everyone."""
+    if len(xy) < 50:
+        return None, None, 0
+    lo = np.quantile(xy, 0.01, axis=0)
+    hi = np.quantile(xy, 0.99, axis=0)
+    bulk = hi - lo
+    if not np.all(bulk > 0):
+        return None, None, 0
+    lo, hi = lo - 0.25 * bulk, hi + 0.25 * bulk  # ±3.5 sd for a normal cloud
+    full = xy.max(axis=0) - xy.min(axis=0)
+    if np.all(full <= 1.5 * (hi - lo)):  # everyone fits without squeezing the bulk
+        return None, None, 0
+    outside = int((np.any(xy < lo, axis=1) | np.any(xy > hi, axis=1)).sum())
+    return ([round(float(lo[0]), 4), round(float(hi[0]), 4)],
+            [round(float(lo[1]), 4), round(float(hi[1]), 4)], outside)
 
 
 def _map_rows(labels: np.ndarray, limit: int) -> np.ndarray:
@@ -317,6 +342,25 @@ def _box_stats(values: np.ndarray) -> dict[str, float] | None:
             "mean": float(v.mean()), "n": int(v.size)}
 
 
+def box_features(data: ReportData, limit: int = MAX_BOXES) -> list[str]:
+    """The features whose distributions are drawn: all, or the ``limit`` that differ most
+    between segments (largest standardised difference of any segment), in table order."""
+    feats = [f for f in data.features if data.sample is not None and f in data.sample.columns]
+    if len(feats) <= limit:
+        return feats
+    spread = dict.fromkeys(feats, 0.0)
+    for seg in data.segments:
+        for f, d in seg.distinguishing:
+            if f in spread:
+                spread[f] = max(spread[f], abs(d))
+        for f in feats:  # features never listed: fall back on the index
+            idx = seg.stats.get(f, {}).get("index")
+            if is_number(idx) and idx > 0:
+                spread[f] = max(spread[f], abs(math.log2(idx / 100.0)) / 2)
+    keep = set(sorted(feats, key=lambda f: -spread[f])[:limit])
+    return [f for f in feats if f in keep]
+
+
 def box_figures(data: ReportData) -> list[tuple[str, Figure]]:
     """One box plot per feature: the spread of each segment (quartiles computed here from the
     sample, whiskers at 1.5 × IQR), with the median of all customers as a dashed line."""
@@ -324,10 +368,10 @@ def box_figures(data: ReportData) -> list[tuple[str, Figure]]:
     if sample is None or not len(sample):
         return []
     by_id = {s.id: s for s in data.segments}
-    ids = sorted(set(sample["segment"].tolist()))
+    ids = sorted(set(sample["segment"].tolist()), key=segment_order)
     labels = sample["segment"].to_numpy()
     out: list[tuple[str, Figure]] = []
-    for f in data.features:
+    for f in box_features(data):
         if f not in sample.columns:
             continue
         col = pd.to_numeric(sample[f], errors="coerce").to_numpy(dtype=np.float64)
@@ -443,10 +487,10 @@ def k_selection_figure(ks: dict[str, Any]) -> Figure | None:
                                     "arrowhead": 0, "ax": 24, "ay": -26,
                                     "font": {"size": 11, "color": MUTED}})
         title = f"<b>{plotly_text(label, 40)}</b>" + (
-            f"  <span style='color:{MUTED}'>{plotly_text(better)}</span>" if better else "")
+            f"<br><span style='color:{MUTED}'>{plotly_text(better)}</span>" if better else "")
         annotations.append({"text": title, "xref": f"x{ax} domain", "yref": f"y{ax} domain",
                             "x": 0, "y": 1.02, "xanchor": "left", "yanchor": "bottom",
-                            "showarrow": False, "font": {"size": 12}})
+                            "align": "left", "showarrow": False, "font": {"size": 12}})
         bottom = i + cols >= n  # nothing drawn below this chart
         layout_axes[f"xaxis{ax}"] = _axis(dtick=1, title="Number of segments (k)"
                                           if bottom else None)
@@ -455,10 +499,10 @@ def k_selection_figure(ks: dict[str, Any]) -> Figure | None:
     return {
         "data": traces,
         "layout": _layout(
-            250 * nrows + 30,
-            margin={"l": 10, "r": 10, "t": 30, "b": 10},
+            270 * nrows + 40,
+            margin={"l": 10, "r": 10, "t": 44, "b": 10},
             grid={"rows": nrows, "columns": cols, "pattern": "independent",
-                  "roworder": "top to bottom", "xgap": 0.12, "ygap": 0.42},
+                  "roworder": "top to bottom", "xgap": 0.14, "ygap": 0.45},
             annotations=annotations, **layout_axes,
         ),
     }
@@ -493,7 +537,8 @@ def rfm_figure(rfm: pd.DataFrame) -> Figure | None:
             c = int(counts.loc[fv, rv])
             name = top.get((fv, rv), "")
             zr.append(c)
-            tr.append(f"{plotly_wrap(name, 14, 2)}<br>{fmt_int(c)}" if name else fmt_int(c))
+            tr.append("" if c == 0 else f"{plotly_wrap(name, 14, 2)}<br>{fmt_int(c)}" if name
+                      else fmt_int(c))
             hr.append(f"R {rv}, F {fv}: {fmt_int(c)} customers ({fmt_pct(c / total)})"
                       + (f"<br>mostly {plotly_text(name, 60)}" if name else ""))
         z.append(zr)
@@ -606,7 +651,7 @@ def confidence_figure(data: ReportData) -> Figure | None:
     labels = sample["segment"].to_numpy()
     by_id = {s.id: s for s in data.segments}
     traces = []
-    for sid in sorted(set(labels.tolist())):
+    for sid in sorted(set(labels.tolist()), key=segment_order):
         v = p[(labels == sid) & np.isfinite(p)]
         counts, _ = np.histogram(np.clip(v, 0, 1), bins=edges)
         seg = by_id.get(sid, Segment(id=sid, name=f"Segment {sid}"))

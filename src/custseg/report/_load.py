@@ -210,12 +210,17 @@ def _segments(summary: dict[str, Any], model: dict[str, Any] | None,
                     col = f"{f}_{stat}"
                     if col in profiles.columns and is_number(row[col]):
                         seg.stats.setdefault(f, {})[stat] = float(row[col])
-    segments = [by_id[s] for s in sorted(by_id)]
+    segments = [by_id[s] for s in sorted(by_id, key=segment_order)]
     total = sum(s.size or 0 for s in segments)
     for s in segments:
         if s.share is None and s.size is not None and total:
             s.share = s.size / total
     return segments
+
+
+def segment_order(segment_id: int) -> tuple[bool, int]:
+    """Sort key: segments 0, 1, 2, … first, then noise (ids < 0)."""
+    return (segment_id < 0, segment_id)
 
 
 def _read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:

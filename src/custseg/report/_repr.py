@@ -123,7 +123,7 @@ def segmenter_html(seg: Any) -> str:
     if len(segments) > MAX_ROWS:
         rows.append(f'<tr><td colspan="4" style="opacity:.7">… {len(segments) - MAX_ROWS} more '
                     "segments</td></tr>")
-    table = ('<table style="border-collapse:collapse;margin-top:6px"><thead><tr>'
+    table = ('<table style="border-collapse:collapse;margin-top:6px;font:inherit"><thead><tr>'
              + _td("segment", head=True) + _td("name", head=True)
              + _td("customers", "right", True) + _td("share", "right", True)
              + f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")

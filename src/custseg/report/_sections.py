@@ -14,7 +14,7 @@ from typing import Any
 from . import _charts
 from ._assets import segment_colour
 from ._load import PROBABILITY_COLUMN, ReportData, Segment
-from ._text import esc, fmt_int, fmt_num, fmt_pct, is_number, join_plain
+from ._text import esc, esc_wrap, fmt_int, fmt_num, fmt_pct, is_number, join_plain
 
 #: |standardised difference| thresholds of the words in the cards (as in segment names)
 NOTABLE = 0.5
@@ -60,16 +60,19 @@ def _kv(pairs: list[tuple[str, str]]) -> str:
     return f'<dl class="kv">{items}</dl>'
 
 
-def _level_word(d: float) -> str:
-    if d >= VERY:
-        return "much higher"
-    if d >= NOTABLE:
-        return "higher"
-    if d <= -VERY:
-        return "much lower"
-    if d <= -NOTABLE:
-        return "lower"
-    return "about average"
+def _level_word(d: float, index: Any = None) -> str:
+    """Direction and strength of a difference, in words: from the index (ratio of averages,
+    how a marketer reads it) when known, else from the standardised difference."""
+    if is_number(index) and index > 0:
+        direction = "higher" if index >= 100 else "lower"
+        ratio = index / 100 if index >= 100 else 100 / index
+        if ratio >= 2:
+            return f"much {direction}"
+        return direction if ratio >= 1.2 else f"slightly {direction}"
+    direction = "higher" if d >= 0 else "lower"
+    if abs(d) >= VERY:
+        return f"much {direction}"
+    return direction if abs(d) >= NOTABLE else f"slightly {direction}"
 
 
 def _index_cell(idx: Any) -> str:
@@ -96,8 +99,9 @@ def header(data: ReportData) -> str:
         parts.append(f"from {esc(Path(str(src)).name or src)}")
     if is_number(s.get("rows_segmented")):
         parts.append(f"{fmt_int(s['rows_segmented'])} customers")
-    if data.segments:
-        parts.append(f"{len(data.segments)} segments")
+    n_real = sum(seg.id >= 0 for seg in data.segments)
+    if n_real:
+        parts.append(f"{n_real} segments")
     created = (data.model or {}).get("created")
     if created:
         parts.append(f"model made {esc(str(created)[:10])}")
@@ -114,7 +118,10 @@ def nav(links: list[tuple[str, str]]) -> str:
 def kpis(data: ReportData) -> str:
     s = data.summary
     tiles = [(fmt_int(s.get("rows_segmented")), "customers segmented"),
-             (str(len(data.segments)), "segments")]
+             (str(sum(seg.id >= 0 for seg in data.segments)), "segments")]
+    noise = next((seg for seg in data.segments if seg.id < 0), None)
+    if noise is not None and noise.size:
+        tiles.append((fmt_int(noise.size), f"in no segment (noise, {fmt_pct(noise.share)})"))
     rej = s.get("rows_rejected")
     if is_number(rej):
         read = s.get("rows_read")
@@ -133,10 +140,11 @@ def callouts(data: ReportData) -> str:
     out = []
     ks = data.k_selection or {}
     if ks.get("clear_segmentation") is False or data.summary.get("clear_segmentation") is False:
+        see = (' See <a href="#k">How the number of segments was chosen</a>.'
+               if data.k_selection else "")
         out.append('<div class="callout"><b>No clear segment structure.</b> The customers do '
                    "not fall into well-separated groups; treat the segments below as a useful "
-                   "way to divide a continuum, not as natural groups. See "
-                   '<a href="#k">How the number of segments was chosen</a>.</div>')
+                   f"way to divide a continuum, not as natural groups.{see}</div>")
     return "".join(out)
 
 
@@ -163,10 +171,10 @@ def _distinguishing_rows(seg: Segment) -> str:
             amount = f"{lift:.1f}× as common"
         else:
             amount = f"{d:+.1f} sd"
-        rows.append(f'<span class="f">{esc(f)}</span>'
+        rows.append(f'<span class="f">{esc_wrap(f)}</span>'
                     f'<span class="bar" title="{esc(f"{d:+.2f} standard deviations")}">'
                     f'<i style="left:{left:.1f}%;width:{width:.1f}%"></i></span>'
-                    f'<span class="w">{esc(_level_word(d))} · {esc(amount)}</span>')
+                    f'<span class="w">{esc(_level_word(d, idx))} · {esc(amount)}</span>')
     return "".join(rows)
 
 
@@ -209,7 +217,7 @@ def _card(seg: Segment, features: list[str], ids: list[str] | None,
     numbers = ""
     if shown:
         rows = "".join(
-            f'<tr><td>{esc(f)}</td><td class="n">{fmt_num(seg.stats[f].get("median"))}</td>'
+            f'<tr><td>{esc_wrap(f)}</td><td class="n">{fmt_num(seg.stats[f].get("median"))}</td>'
             f'<td class="n">{fmt_num(seg.stats[f].get("mean"))}</td>'
             f'{_index_cell(seg.stats[f].get("index"))}</tr>' for f in shown)
         more = (f'<p class="note">{len(shown)} of {len(features)} features; all are in the '
@@ -257,7 +265,7 @@ def profiles(data: ReportData, charts: Charts) -> str:
                 idx = st.get("index")
                 idx_txt = f" <span class=\"note\">({idx:.0f})</span>" if is_number(idx) else ""
                 cells.append(f'<td class="n">{fmt_num(st.get("mean"))}{idx_txt}</td>')
-            rows.append(f"<tr><td>{esc(f)}</td>{''.join(cells)}</tr>")
+            rows.append(f"<tr><td>{esc_wrap(f)}</td>{''.join(cells)}</tr>")
         table = ('<h3>Profile table</h3><p class="note">Average per segment (index in '
                  'brackets).</p><div class="scroll"><table><thead><tr><th>Feature</th>'
                  f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
@@ -277,10 +285,14 @@ def customer_map(data: ReportData, charts: Charts) -> str:
     if fig is None:
         return ""
     x_words, y_words = fig.pop("axes")
+    outside = fig.pop("outside")
     n_drawn = sum(len(t["x"]) for t in fig["data"] if t.get("name") != "Segment centres")
     chart = charts.add("map", fig, "Scatter map of customers coloured by segment")
     caption = (f'<p class="note">To the right: {_axis_caption(x_words)}. Upwards: '
-               f"{_axis_caption(y_words)}.</p>")
+               f"{_axis_caption(y_words)}."
+               + (f" {fmt_int(outside)} customer{'s' if outside != 1 else ''} with extreme "
+                  f"values {'are' if outside != 1 else 'is'} outside the frame; the chart's "
+                  "autoscale button shows everyone." if outside else "") + "</p>")
     return _section("map", "Map of customers",
                     f"{fmt_int(n_drawn)} customers (a sample) placed so that similar customers "
                     "are close together: the two axes summarise all features (principal "
@@ -295,12 +307,18 @@ def distributions(data: ReportData, charts: Charts) -> str:
         return ""
     body = "".join(charts.add(f"box{i}", fig, f"Box plot of {f} by segment")
                    for i, (f, fig) in enumerate(figs))
+    n_numeric = len([f for f in data.features if data.sample is not None
+                     and f in data.sample.columns])
+    note = ""
+    if len(figs) < n_numeric:
+        note = (f'<p class="note">{len(figs)} of {n_numeric} features are drawn: those that '
+                "differ most between segments (all are in the profile table).</p>")
     return _section("distributions", "Feature distributions by segment",
                     "Boxes span the middle half of each segment's customers; the line inside is "
                     "the median, the dotted line the mean; whiskers reach the typical range "
                     "(1.5 × the box length). The dashed line across is the median of all "
                     "customers. Computed on the report sample.",
-                    f'<div class="grid2">{body}</div>')
+                    f'<div class="grid2">{body}</div>{note}')
 
 
 def rfm(data: ReportData, charts: Charts) -> str:
@@ -363,7 +381,7 @@ K_COLUMNS = {
 
 def _k_cell(column: str, value: Any, row: dict[str, Any]) -> str:
     if column == "gap" and is_number(value) and is_number(row.get("gap_se")):
-        return f'<td class="n">{fmt_num(value)} ± {fmt_num(row["gap_se"])}</td>'
+        return f'<td class="n">{fmt_num(value)} ± {float(row["gap_se"]):.2g}</td>'
     if isinstance(value, bool):
         return '<td class="n">✓</td>' if value else '<td class="n"></td>'
     if column == "min_share" and is_number(value):
@@ -450,6 +468,7 @@ def data_summary(data: ReportData) -> str:
     left = "<h3>Rows and method</h3>" + _kv(pairs)
 
     right = _rejects_table(s) + _features_table(data) + _excluded_table(s)
+    left += _order_log(s)
     prep = _preprocessing(data)
     notes = "".join(f'<p class="note">{esc(n)}</p>' for n in data.notes)
     tech = _technical(s)
@@ -458,6 +477,38 @@ def data_summary(data: ReportData) -> str:
                     "either segmented or listed in rejects.csv with its reason.",
                     f'<div class="cols"><div>{left}{prep}</div><div>{right}</div></div>'
                     f"{notes}{tech}")
+
+
+def _order_log(s: dict[str, Any]) -> str:
+    """With --transactions: the log's lines, the reference date and the feature definitions."""
+    tx = s.get("transactions")
+    if not isinstance(tx, dict):
+        return ""
+    rfm = tx.get("rfm") if isinstance(tx.get("rfm"), dict) else {}
+    pairs: list[tuple[str, str]] = []
+    for key, label in (("lines_read", "Lines read"), ("lines_used", "Lines used"),
+                       ("lines_excluded", "Lines excluded")):
+        if is_number(tx.get(key)):
+            pairs.append((label, esc(fmt_int(tx[key]))))
+    by_reason = tx.get("lines_excluded_by_reason")
+    if isinstance(by_reason, dict) and by_reason:
+        pairs.append(("Excluded because", esc(", ".join(
+            f"{k.replace('_', ' ')}: {fmt_int(v)}" for k, v in by_reason.items()))))
+    if rfm.get("as_of"):
+        source = f" ({rfm['as_of_source']})" if rfm.get("as_of_source") else ""
+        pairs.append(("Reference date", esc(f"{str(rfm['as_of'])[:10]}{source}")))
+    dates = rfm.get("date_range")
+    if isinstance(dates, list) and len(dates) == 2:
+        pairs.append(("Orders from", esc(f"{str(dates[0])[:10]} to {str(dates[1])[:10]}")))
+    html = "<h3>Order log</h3>" + _kv(pairs) if pairs else ""
+    defs = rfm.get("feature_definitions")
+    used = set(s.get("features") or [])
+    if isinstance(defs, dict) and any(k in used for k in defs):
+        rows = "".join(f"<tr><td>{esc_wrap(k)}</td><td>{esc(v)}</td></tr>"
+                       for k, v in defs.items() if k in used)
+        html += ("<h3>Derived features used</h3><table><thead><tr><th>Feature</th><th>Definition"
+                 f"</th></tr></thead><tbody>{rows}</tbody></table>")
+    return html
 
 
 def _rejects_table(s: dict[str, Any]) -> str:
@@ -489,7 +540,10 @@ def _features_table(data: ReportData) -> str:
         f'<tr><td>{esc(f)}</td><td>{"log(1 + x)" if f in logged else "–"}</td>'
         f'<td class="n">{fmt_int(imputed.get(f)) if f in imputed else "–"}</td></tr>'
         for f in data.features)
-    return (f"<h3>Features used ({len(data.features)})</h3><table><thead><tr><th>Feature</th>"
+    rows += "".join(f'<tr><td>{esc(c)}</td><td>categories</td><td class="n">–</td></tr>'
+                    for c in data.categorical)
+    n = len(data.features) + len(data.categorical)
+    return (f"<h3>Features used ({n})</h3><table><thead><tr><th>Feature</th>"
             '<th>Transform</th><th class="n">Missing values filled</th></tr></thead>'
             f"<tbody>{rows}</tbody></table>")
 
@@ -516,7 +570,9 @@ def _preprocessing(data: ReportData) -> str:
     log_t = prep.get("log_transform")
     logged = prep.get("log1p_features") or []
     if log_t or logged:
-        pairs.append(("Log transform", esc(f"{log_t or 'listed'}: ") + join_plain(logged)))
+        how = {"auto": " (chosen automatically: right-skewed features)",
+               "all": " (every feature)"}.get(log_t, "") if isinstance(log_t, str) else ""
+        pairs.append(("Log transform", "log(1 + x) of " + join_plain(logged) + esc(how)))
     clip = prep.get("clip")
     if clip:
         pairs.append(("Winsorized at quantiles", esc(", ".join(str(c) for c in clip))))
@@ -527,11 +583,6 @@ def _preprocessing(data: ReportData) -> str:
         policy = s.get("missing_policy")
         how = f"filled with the {impute}" if policy != "reject" else "rows rejected"
         pairs.append(("Missing values", esc(how)))
-    deriv = (data.model or {}).get("derivation")
-    if isinstance(deriv, dict):
-        for key, value in deriv.items():
-            if isinstance(value, str | int | float) and not isinstance(value, bool):
-                pairs.append((str(key).replace("_", " ").capitalize(), esc(value)))
     if not pairs:
         return ""
     return "<h3>Preparation</h3>" + _kv(pairs)

@@ -70,6 +70,12 @@ def esc(value: Any) -> str:
     return html.escape(clean_text(value), quote=True)
 
 
+def esc_wrap(value: Any) -> str:
+    """:func:`esc`, with line-break opportunities (``<wbr>``) after ``_`` and ``.``, so long
+    column names such as ``days_since_last_order`` wrap between words in narrow cells."""
+    return re.sub(r"([_.])", r"\1<wbr>", esc(value))
+
+
 def plotly_text(value: Any, max_len: int | None = None) -> str:
     """Escape ``value`` for a string that Plotly draws as a label, optionally shortened.
 
