@@ -33,6 +33,10 @@ test: $(VENV)/.dev-installed system-deps
 test-slow: $(VENV)/.dev-installed system-deps
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
+# Example reports (demo, Mall, Wholesale, Online Retail) with their size and open time.
+reports: $(VENV)/.dev-installed system-deps
+	$(BIN)/python scripts/make_reports.py --out reports
+
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests benchmarks
 
