@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import EXPECTED, assert_features_equal
+from rfm_log import EXPECTED, assert_features_equal
 
 from custseg import SchemaError
 from custseg.features import rfm
@@ -28,7 +28,9 @@ def _no_zero(ts: pd.Timestamp) -> str:
 
 CASES = {
     "iso": (lambda ts: ts.strftime("%Y-%m-%d %H:%M:%S"), {}, "ISO 8601"),
-    "iso-T-offset": (lambda ts: ts.strftime("%Y-%m-%dT%H:%M:%S+00:00"), {}, "ISO 8601"),
+    "iso-T-offset": (lambda ts: ts.strftime("%Y-%m-%dT%H:%M:%S+00:00"), {},
+                     "ISO 8601 (offsets converted to UTC)"),
+    "iso-T": (lambda ts: ts.strftime("%Y-%m-%dT%H:%M:%S"), {}, "ISO 8601"),
     "iso-date": (lambda ts: ts.strftime("%Y-%m-%d"), {}, "ISO 8601"),
     "online-retail-us": (_no_zero, {}, "%m/%d/%Y %H:%M (month first)"),
     "us-seconds": (lambda ts: ts.strftime("%m/%d/%Y %H:%M:%S"), {},
@@ -94,10 +96,10 @@ def test_ambiguous_day_month_follows_dayfirst(tmp_path: Path) -> None:
 
 def test_the_data_overrule_dayfirst(tmp_path: Path) -> None:
     # 13/01/2024 cannot be month first, wherever it sits in the file.
-    rows = [f"1,i{i},01/0{1 + i % 9}/2024,1" for i in range(12_000)] + ["1,last,13/01/2024,1"]
+    rows = [f"1,i{i},01/0{1 + i % 9}/2024,1" for i in range(6_000)] + ["1,last,13/01/2024,1"]
     path = tmp_path / "dmy.csv"
     path.write_text("CustomerID,InvoiceNo,InvoiceDate,Amount\n" + "\n".join(rows) + "\n")
-    res = rfm(path)  # dayfirst=False, but the sample of the first 10,000 lines is ambiguous
+    res = rfm(path)  # dayfirst=False; the sample (the first 5,000 lines) is ambiguous
     assert res.summary["date_format"].endswith("(day first)")
     assert res.summary["lines_excluded_by_reason"]["invalid_date"] == 0
     assert res.features["last_purchase"].item() == pd.Timestamp("2024-09-01")
@@ -117,3 +119,13 @@ def test_numbers_that_are_not_dates() -> None:
                           "InvoiceDate": [5, 17], "Amount": [1.0, 2.0]})
     with pytest.raises(SchemaError, match="neither YYYYMMDD dates nor Unix epoch"):
         rfm(frame)
+
+
+def test_offsets_are_converted_to_utc(tmp_path: Path) -> None:
+    path = tmp_path / "offsets.csv"
+    path.write_text("CustomerID,InvoiceNo,InvoiceDate,Amount\n"
+                    "1,a,2024-01-30T23:30:00-02:00,10\n1,b,2024-01-10T08:00:00+01:00,10\n")
+    res = rfm(path)
+    assert res.summary["date_format"] == "ISO 8601 (offsets converted to UTC)"
+    assert res.summary["date_range"] == ["2024-01-10T07:00:00", "2024-01-31T01:30:00"]
+    assert res.features["last_purchase"].item() == pd.Timestamp("2024-01-31")

@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import (
+from rfm_log import (
     AS_OF,
     EXPECTED,
     EXPECTED_REJECTS,
@@ -390,3 +390,18 @@ def test_memory_limit_and_threads(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(free.features, tight.features)
     with pytest.raises(InvalidParameterError, match="memory_limit"):
         rfm(path, memory_limit="lots")
+
+
+def test_several_text_files(tmp_path: Path) -> None:
+    folder = tmp_path / "daily"
+    folder.mkdir()
+    (folder / "a.csv").write_text(HEADER + "\n" + "\n".join(LINES[:8]) + "\n")
+    with gzip.open(folder / "b.csv.gz", "wt") as fh:
+        fh.write(HEADER + "\n" + "\n".join(LINES[8:]) + "\n")
+    for source in (folder, str(folder / "*.csv*")):
+        res = rfm(source)
+        assert_features_equal(res.features)
+        assert res.summary["lines_read"] == 17
+        # Lines are numbered within each file, the header being line 1.
+        assert list(zip(res.rejects["file"].map(lambda f: Path(f).name), res.rejects["line"],
+                        strict=True)) == [("b.csv.gz", n) for n in (3, 4, 6, 8, 10)]

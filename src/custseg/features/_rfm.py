@@ -80,24 +80,24 @@ _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYI
 _FLOAT_TYPES = ("FLOAT", "DOUBLE", "REAL")
 
 _AS_OF_TYPES = (str, _dt.date, np.datetime64, pd.Timestamp)
-NONE = Predicate(lambda v: v is None, "None")
+_NONE = Predicate(lambda v: v is None, "None")
 _PARAMS = {
-    "customer_id": [NONE, InstanceOf((str,), "a column name")],
-    "date": [NONE, InstanceOf((str,), "a column name")],
-    "amount": [NONE, InstanceOf((str,), "a column name")],
-    "quantity": [NONE, InstanceOf((str,), "a column name")],
-    "price": [NONE, InstanceOf((str,), "a column name")],
-    "invoice": [NONE, InstanceOf((str,), "a column name")],
-    "as_of": [NONE, InstanceOf(_AS_OF_TYPES, "a date, a datetime or an ISO date string")],
-    "cancellation_prefix": [NONE, Predicate(lambda v: isinstance(v, str) and v != "",
+    "customer_id": [_NONE, InstanceOf((str,), "a column name")],
+    "date": [_NONE, InstanceOf((str,), "a column name")],
+    "amount": [_NONE, InstanceOf((str,), "a column name")],
+    "quantity": [_NONE, InstanceOf((str,), "a column name")],
+    "price": [_NONE, InstanceOf((str,), "a column name")],
+    "invoice": [_NONE, InstanceOf((str,), "a column name")],
+    "as_of": [_NONE, InstanceOf(_AS_OF_TYPES, "a date, a datetime or an ISO date string")],
+    "cancellation_prefix": [_NONE, Predicate(lambda v: isinstance(v, str) and v != "",
                                             "a non-empty string")],
     "dayfirst": [InstanceOf((bool,), "a bool")],
-    "date_format": [NONE, Predicate(lambda v: isinstance(v, str) and "%" in v,
+    "date_format": [_NONE, Predicate(lambda v: isinstance(v, str) and "%" in v,
                                     "a strptime format such as '%d/%m/%Y'")],
     "duplicates": [Options(frozenset({"keep", "drop"}))],
-    "memory_limit": [NONE, Predicate(lambda v: isinstance(v, str) and v.strip() != "",
+    "memory_limit": [_NONE, Predicate(lambda v: isinstance(v, str) and v.strip() != "",
                                      "a DuckDB memory size such as '2GB'")],
-    "threads": [NONE, Interval(int, 1, None)],
+    "threads": [_NONE, Interval(int, 1, None)],
 }
 
 
@@ -160,9 +160,9 @@ class _Plan:
     cust_type: str
     ts: str
     key: str
-    key_is_cancel: str | None
+    key_is_cancel: str | None  # SQL on the key ``k``: an invoice with the cancellation prefix
     value: str
-    is_return: str
+    is_return: str  # SQL per line: negative value, or an invoice with the cancellation prefix
     checks: list[tuple[str, str]]  # (reason, SQL that is true for a usable line)
 
     @property
@@ -309,10 +309,11 @@ def _plan(con: duckdb.DuckDBPyConnection, src: Source, roles: ColumnRoles, *,
         checks.append(("after_as_of", f"{ts} < {_sql_ts(as_of)}"))
     if duplicates == "drop":
         checks.append(("duplicate_line", "__custseg_dup = 1"))
-    is_return = f"({sign} < 0" + (f" OR {prefix_test})" if prefix_test else ")")
     plan = _Plan(relation=relation, cust=quote_ident(roles.customer_id),
                  cust_type=_base_type(types[roles.customer_id]), ts=ts, key=key,
-                 key_is_cancel=key_is_cancel, value=value, is_return=is_return, checks=checks)
+                 key_is_cancel=key_is_cancel, value=value,
+                 is_return=f"({sign} < 0 OR {prefix_test})" if prefix_test else f"{sign} < 0",
+                 checks=checks)
     return plan, notes
 
 
@@ -499,26 +500,31 @@ def rfm(
     explicit ``as_of``), ``duplicate_line`` (with ``duplicates="drop"``, the second and later
     copies of an exact duplicate line). So a line without a customer that also has a zero price
     counts as ``missing_customer_id``. Excluded lines are returned in :attr:`RFMResult.rejects`
-    and counted in the summary; ``lines_read == lines_used + lines_excluded`` always holds.
+    and counted in the summary; ``lines_read == lines_used + lines_excluded`` always holds, and
+    ``sum(monetary) + excluded_net_value`` is the total ``quantity * price`` (or ``amount``) of
+    the log (a line of a cancellation invoice with a *positive* value, which no known export
+    has, counts ``-|value|`` and so breaks that sum by twice its value).
 
     **Features**: one row per customer, sorted by ID. A customer is an ID found on any line
     not excluded for ``missing_customer_id`` or ``after_as_of``, so a customer whose lines were
     all excluded for their value or date still has a row (``n_lines`` 0, no purchase; counted in
     ``summary["customers_without_usable_lines"]``).
 
-    ========================== =============================================================
-    ``recency_days``            whole days from the last purchase date to the date of ``as_of``
-    ``frequency``               distinct purchase invoices (cancellation invoices are not
-                                counted); without an invoice column, distinct purchase days
-    ``monetary``                net value: purchases minus returns and cancellations
-    ``tenure_days``             whole days from the first purchase date to the date of ``as_of``
-    ``avg_order_value``         gross purchase value / ``frequency``
-    ``mean_days_between_orders`` (last − first purchase date, in days) / (``frequency`` − 1)
-    ``return_rate``             returned value / gross purchase value, capped at 1
-    ``n_lines``, ``n_returns``  usable lines, and how many of them are returns
-    ``first_purchase``,         dates of the first and last purchase
+    ============================== ==========================================================
+    ``recency_days``               whole days from the last purchase date to the date of
+                                   ``as_of``
+    ``frequency``                  distinct purchase invoices (cancellation invoices are not
+                                   counted); without an invoice column, distinct purchase days
+    ``monetary``                   net value: purchases minus returns and cancellations
+    ``tenure_days``                whole days from the first purchase date to the date of
+                                   ``as_of``
+    ``avg_order_value``            gross purchase value / ``frequency``
+    ``mean_days_between_orders``   (last − first purchase date, in days) / (``frequency`` − 1)
+    ``return_rate``                returned value / gross purchase value, capped at 1
+    ``n_lines``, ``n_returns``     usable lines, and how many of them are returns
+    ``first_purchase``,            dates of the first and last purchase (datetime64, midnight)
     ``last_purchase``
-    ========================== =============================================================
+    ============================== ==========================================================
 
     Defined values where a ratio has no data, so that clustering needs no imputation:
     ``mean_days_between_orders`` is ``window_days`` (days from the first date of the usable log
@@ -580,9 +586,11 @@ def rfm(
         ``detected`` per role), ``frequency_definition``, ``date_format``, ``as_of``,
         ``date_range``, ``window_days``, ``customers``, ``lines_read``, ``lines_used``,
         ``lines_excluded``, ``lines_excluded_by_reason``, ``returns_lines``,
-        ``cancellation_invoices``, ``gross_value``, ``returned_value``, ``net_value``,
-        ``excluded_net_value`` (so that ``net_value + excluded_net_value`` is the total value of
-        the log), ``customer_id_normalised`` and the feature definitions.
+        ``cancellation_invoices`` (invoices with the prefix among used lines, per customer),
+        ``gross_value``, ``returned_value``, ``net_value``, ``excluded_net_value`` (so that
+        ``net_value + excluded_net_value`` is the total value of the log),
+        ``customers_without_usable_lines``, ``customer_id_normalised``, ``exclusion_precedence``,
+        ``feature_definitions`` and ``timings_seconds``.
 
     Raises
     ------
@@ -646,6 +654,9 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
                         dayfirst=params["dayfirst"], date_format=params["date_format"],
                         as_of=as_of_ts, duplicates=params["duplicates"])
     clock.lap("open")
+    # From here every result is sorted explicitly; letting DuckDB drop the insertion order
+    # makes its temporary tables cheaper (text sources were numbered when loaded).
+    con.execute("SET preserve_insertion_order = false")
 
     _aggregate(con, plan, plan.cust)
     clock.lap("aggregate")

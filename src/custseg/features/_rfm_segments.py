@@ -158,8 +158,13 @@ class RFMScorer(TransformerMixin, BaseEstimator):
     ...                       "frequency": [9, 5, 3, 2, 1],
     ...                       "monetary": [900.0, 500.0, 300.0, 200.0, 100.0]})
     >>> scored = RFMScorer().fit(feats).transform(feats)
-    >>> scored[["r_score", "f_score", "m_score", "rfm_segment"]].iloc[0].tolist()
-    [5, 5, 5, 'Champions']
+    >>> scored[["r_score", "f_score", "m_score", "rfm_segment"]]
+       r_score  f_score  m_score      rfm_segment
+    0        5        5        5        Champions
+    1        4        4        4  Loyal Customers
+    2        3        3        3   Need Attention
+    3        2        2        2      Hibernating
+    4        1        1        1             Lost
     """
 
     _parameter_constraints = {
