@@ -25,11 +25,13 @@ import platform
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
 import sklearn
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+from threadpoolctl import threadpool_limits
 
 import custseg
 from custseg.select import choose_k
@@ -57,12 +59,18 @@ def main() -> None:
     parser.add_argument("--d", type=int, default=8)
     parser.add_argument("--centers", type=int, default=6)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="limit both sides to this many threads (OpenMP/BLAS and numba)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "choose_k.json"))
     args = parser.parse_args()
     ks = list(range(2, 11))
     X, _ = make_blobs(n_samples=args.n, n_features=args.d, centers=args.centers,
                       cluster_std=1.5, random_state=args.seed)
     X = (X - X.mean(axis=0)) / X.std(axis=0)
+
+    if args.threads is not None:
+        threadpool_limits(args.threads)
+        numba.set_num_threads(args.threads)
 
     # numba kernels are compiled once and cached on disk; load them before timing
     t = time.perf_counter()
@@ -80,8 +88,10 @@ def main() -> None:
     ratio = t_recipe / t_custseg
     inertia_ratio = {r["k"]: float(c / r["inertia"]) for r, c in
                      zip(recipe["rows"], choice.table["inertia"], strict=True)}
+    load = os.getloadavg()[0]
     print(f"data: {args.n} x {args.d}, {args.centers} blobs, k = {ks[0]}..{ks[-1]}, "
-          f"{os.cpu_count()} cores")
+          f"{os.cpu_count()} cores, threads = {args.threads or 'default'}, "
+          f"load average {load:.1f}")
     print(f"usual recipe (KMeans + sampled silhouette + CH + DB): {t_recipe:8.2f} s  "
           f"-> k = {recipe['k_by_silhouette']} (best silhouette)")
     print(f"custseg choose_k (+ gap, BIC, stability, shares):     {t_custseg:8.2f} s  "
@@ -103,7 +113,9 @@ def main() -> None:
         "custseg": choice.to_dict(),
         "versions": {"custseg": custseg.__version__, "scikit-learn": sklearn.__version__,
                      "numpy": np.__version__, "python": platform.python_version()},
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()},
+        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
+                    "threads": args.threads, "load_average_1min": load},
+        "custseg_timings": choice.timings,
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

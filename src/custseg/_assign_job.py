@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ._exceptions import InvalidParameterError, SchemaError
-from ._pipeline import account_rows
+from ._pipeline import account_rows, nested_as_text
 from .model import load_model
 
 
@@ -32,7 +32,7 @@ def run_assign(model_path: str | Path, source: str | Path, out_file: str | Path,
         raise InvalidParameterError(f"missing must be 'impute' or 'reject'; got {missing!r}.")
     model = load_model(model_path)
     read = read_table(source, delimiter=delimiter, encoding=encoding)
-    frame = read.frame
+    frame = nested_as_text(read.frame)
     absent = [f for f in model.features if f not in frame.columns]
     if absent:
         raise SchemaError(

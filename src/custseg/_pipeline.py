@@ -7,6 +7,7 @@ folder of DESIGN §3 is written file by file, atomically.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import platform
@@ -23,6 +24,7 @@ from ._exceptions import InvalidParameterError, SchemaError
 from ._segmenter import Segmenter
 from ._version import __version__
 from .model import feature_matrix
+from .model._model import MAX_ABS_VALUE
 from .prep import resolve_columns
 
 logger = logging.getLogger(__name__)
@@ -31,7 +33,7 @@ logger = logging.getLogger(__name__)
 OUTPUT_FILES = frozenset({
     "segments.csv", "segments.parquet", "profiles.csv", "rejects.csv", "summary.json",
     "model.json", "report.html", "features.parquet", "report_sample.parquet", ".custseg",
-    "migration.csv", "moves.csv", "features.parquet",
+    "migration.csv", "moves.csv",
 })
 
 REJECT_REASONS = {
@@ -42,6 +44,11 @@ REJECT_REASONS = {
     "missing_id": "the customer ID is blank",
     "duplicate_id": "the customer ID already appeared on an earlier row",
 }
+# Columns rejects.csv puts before the original values ("raw_line": the text of a malformed row).
+_REJECT_FRONT = ("line", "reason", "detail", "raw_line")
+# Columns segments.csv writes beside the ID column.
+_SEGMENT_COLUMNS = ("segment", "segment_name", "distance", "probability", "r_score", "f_score",
+                    "m_score", "rfm_segment")
 
 
 @dataclass
@@ -104,6 +111,19 @@ def prepare_output_dir(out: Path, force: bool) -> None:
     (out / ".custseg").write_text(f"custseg {__version__} output folder\n", encoding="utf-8")
 
 
+def nested_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Cells holding JSON objects or arrays (JSON inputs) as their JSON text: rows are typed
+    and checked as text then (a dict made the column typing raise TypeError)."""
+    import json
+
+    for c in frame.columns:
+        s = frame[c]
+        if s.dtype == object and s.map(lambda v: isinstance(v, dict | list)).any():
+            frame[c] = pd.Series([json.dumps(v, default=str) if isinstance(v, dict | list)
+                                  else v for v in s], index=s.index, dtype=object)
+    return frame
+
+
 def account_rows(frame: pd.DataFrame, line_numbers: np.ndarray, features: list[str],
                  id_column: str | None, *, missing: str, duplicates: str
                  ) -> tuple[np.ndarray, pd.DataFrame, dict[str, int]]:
@@ -128,10 +148,16 @@ def account_rows(frame: pd.DataFrame, line_numbers: np.ndarray, features: list[s
     if bad_rows.any():
         def invalid_text(i: int) -> str:
             j = int(np.flatnonzero(invalid[i])[0])
-            return f"column {features[j]!r}: {str(frame.iloc[i, frame.columns.get_loc(features[j])])[:80]!r} is not a number"
+            raw = str(frame.iloc[i, frame.columns.get_loc(features[j])])
+            what = "is not a number"
+            with contextlib.suppress(ValueError):
+                if MAX_ABS_VALUE < abs(float(raw)) < np.inf:
+                    what = f"is out of range (more than {MAX_ABS_VALUE:g} in magnitude)"
+            return f"column {features[j]!r}: {raw[:80]!r} {what}"
         mark(bad_rows, "invalid_value", invalid_text)
     nan = np.isnan(M) & ~invalid
-    mark(nan.all(axis=1), "all_features_missing", lambda i: "no feature has a value")
+    if features:  # (no numeric feature: categorical only, nothing can be missing here)
+        mark(nan.all(axis=1), "all_features_missing", lambda i: "no feature has a value")
     if missing == "reject":
         mark(nan.any(axis=1), "missing_value",
              lambda i: "missing: " + ", ".join(repr(features[j]) for j in np.flatnonzero(nan[i])))
@@ -150,6 +176,18 @@ def account_rows(frame: pd.DataFrame, line_numbers: np.ndarray, features: list[s
     keep = reason == ""
     rej_idx = np.flatnonzero(~keep)
     rejects = frame.iloc[rej_idx].copy()
+    # an input column named like a column put in front keeps its values as "<name>_input"
+    taken = {str(c) for c in frame.columns}
+    names = []
+    for c in rejects.columns:
+        if c in _REJECT_FRONT:
+            new = f"{c}_input"
+            while new in taken:
+                new += "_"
+            taken.add(new)
+            c = new
+        names.append(c)
+    rejects.columns = names
     rejects.insert(0, "detail", detail[rej_idx])
     rejects.insert(0, "reason", reason[rej_idx])
     rejects.insert(0, "line", line_numbers[rej_idx])
@@ -222,7 +260,7 @@ def run_choose_k(source: str | Path, options: SegmentOptions | None = None,
     opts = options or SegmentOptions()
     progress("reading")
     read = read_table(source, delimiter=opts.delimiter, encoding=opts.encoding)
-    frame = read.frame
+    frame = nested_as_text(read.frame)
     plan = resolve_columns(frame, opts.features, opts.id_column, source=str(source),
                            categorical=opts.categorical)
     keep, rejects, _ = account_rows(frame, np.asarray(read.line_numbers), plan.features,
@@ -301,7 +339,7 @@ def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | N
                           sheet=opts.sheet, query=opts.query)
         timings["read"] = time.perf_counter() - t0
     prepare_output_dir(out, opts.force)
-    frame = read.frame
+    frame = nested_as_text(read.frame)
     if derived is not None:
         write_parquet(frame, out / "features.parquet")
     src_name = str(source)
@@ -313,6 +351,10 @@ def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | N
     progress("checking rows")
     plan = resolve_columns(frame, opts.features, opts.id_column, source=src_name,
                            categorical=opts.categorical)
+    if plan.id_column in _SEGMENT_COLUMNS:  # segments.csv would hold two columns of that name
+        raise SchemaError(f"{src_name}: the ID column is named {plan.id_column!r}, like a column "
+                          "custseg writes in segments.csv. Rename it in the input, or pass "
+                          "--no-id.")
     keep, rejects, imputed = account_rows(
         frame, np.asarray(read.line_numbers), plan.features, plan.id_column,
         missing=opts.missing, duplicates=opts.duplicates)
@@ -323,6 +365,8 @@ def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | N
     kept_lines = np.asarray(read.line_numbers)[keep]
     timings["check"] = time.perf_counter() - t
     if len(kept) < 2:
+        if len(rejects):  # the message points there: write it (not a previous run's file)
+            write_csv(rejects, out / "rejects.csv")
         raise SchemaError(
             f"{src_name}: only {len(kept)} of {len(frame)} rows can be segmented; see the reasons "
             f"in {out / 'rejects.csv'}." if len(rejects) else f"{src_name}: too few rows.")

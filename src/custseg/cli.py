@@ -102,6 +102,12 @@ def _errors(debug: bool):
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback by default
         if debug:
             err.print_exception()
+        if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryException":
+            err.print(f"[bold red]error:[/] out of memory ({type(exc).__name__}: {_plain(exc)}). "
+                      "A customer table is loaded into memory: use a machine with more memory, "
+                      "or a sample of the rows; order logs (--transactions) are streamed.",
+                      highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
         err.print(f"[bold red]error:[/] unexpected {type(exc).__name__}: {_plain(exc)} "
                   "(this is a bug in custseg; rerun with --debug and report it)",
                   highlight=False, soft_wrap=True)
@@ -253,6 +259,9 @@ def segment(
     dayfirst: DayFirstOpt = False,
     cancellation_prefix: CancelOpt = "C",
     duplicate_lines: DupLinesOpt = "keep",
+    memory_limit: Annotated[str | None, typer.Option(
+        "--memory-limit", help="With --transactions: DuckDB memory limit (spills to disk), e.g. "
+        "--memory-limit 2GB.")] = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -277,7 +286,8 @@ def segment(
             delimiter=delimiter, encoding=encoding, include_ids=include_ids, force=force,
             previous=previous, names=_read_names(names), transactions=transactions,
             rfm=_rfm_options(customer, date, amount, quantity, price, invoice, as_of, dayfirst,
-                             cancellation_prefix, duplicate_lines) if transactions else {})
+                             cancellation_prefix, duplicate_lines)
+            | ({"memory_limit": memory_limit} if memory_limit else {}) if transactions else {})
         with _progress(quiet) as progress:
             summary = run_segment(input, out_dir, opts, progress=progress)
         if not quiet:

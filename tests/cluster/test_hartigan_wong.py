@@ -7,7 +7,7 @@ import zlib
 
 import numpy as np
 import pytest
-from conftest import make_blobs, r_matrix, run_r, write_bin
+from cluster_helpers import make_blobs, r_matrix, run_r, write_bin
 from sklearn.exceptions import ConvergenceWarning
 
 from custseg import InvalidParameterError

@@ -35,9 +35,14 @@ def check_fitted(estimator: Any, attribute: str = "labels_") -> None:
 
 
 def check_X(estimator: Any, X: Any, *, reset: bool) -> np.ndarray:
-    """Validate ``X`` as a finite 2-D float64 C-contiguous array (sets ``n_features_in_``)."""
-    return validate_data(estimator, X, reset=reset, dtype=np.float64, order="C",
-                         ensure_min_samples=1)
+    """Validate ``X`` as a finite 2-D float64 C-contiguous array (sets ``n_features_in_``).
+
+    A read-only array (e.g. a memory map) is copied: the numba kernels are compiled for
+    writeable arrays, and a second, read-only compilation of each costs seconds.
+    """
+    X = validate_data(estimator, X, reset=reset, dtype=np.float64, order="C",
+                      ensure_min_samples=1)
+    return X if X.flags.writeable else X.copy()
 
 
 def check_n_samples(n_samples: int, n_clusters: int) -> None:

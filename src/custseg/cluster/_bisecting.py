@@ -24,8 +24,9 @@ class BisectingTree:
     """The hierarchy of a bisecting k-means fit.
 
     Node 0 is the root (all rows). Split ``s`` (``s = 0, 1, ...``) divided node
-    ``split_node[s]`` into the nodes ``2 s + 1`` and ``2 s + 2``. After ``k - 1`` splits the
-    leaves are the ``k`` clusters; cluster ``j`` at that level is the ``j``-th leaf in node order.
+    ``split_node[s]`` into the nodes ``2 s + 1`` (the part holding the node's first row) and
+    ``2 s + 2``. After ``k - 1`` splits the leaves are the ``k`` clusters; cluster ``j`` at that
+    level is the ``j``-th leaf in node order.
 
     Attributes
     ----------
@@ -118,6 +119,23 @@ def _descend(X, centers, children, split_step, max_step):  # pragma: no cover - 
     return out
 
 
+@njit(cache=True)
+def _descend_pair(X, C):  # pragma: no cover - numba
+    """1 where a row is strictly nearer to ``C[1]`` than to ``C[0]`` (as :func:`_descend`)."""
+    n, d = X.shape
+    out = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        da = 0.0
+        db = 0.0
+        for f in range(d):
+            t = X[i, f] - C[0, f]
+            da += t * t
+            u = X[i, f] - C[1, f]
+            db += u * u
+        out[i] = 0 if da <= db else 1
+    return out
+
+
 class Bisecting(CentroidMixin, ClusterMixin, BaseEstimator):
     """Bisecting k-means: split the cluster with the largest SSE in two, until ``n_clusters``.
 
@@ -164,7 +182,7 @@ class Bisecting(CentroidMixin, ClusterMixin, BaseEstimator):
     >>> X = np.array([[0.0], [0.1], [5.0], [5.1], [20.0], [20.1]])
     >>> b = Bisecting(n_clusters=3, random_state=0).fit(X)
     >>> b.labels_at(2).tolist(), b.labels_.tolist()
-    ([0, 0, 0, 0, 1, 1], [0, 0, 1, 1, 2, 2])
+    ([0, 0, 0, 0, 1, 1], [1, 1, 2, 2, 0, 0])
     """
 
     _parameter_constraints = {
@@ -230,6 +248,10 @@ class Bisecting(CentroidMixin, ClusterMixin, BaseEstimator):
             if lab.min() == lab.max():  # duplicates only: cannot split this node
                 splittable[node] = False
                 continue
+            if lab[0] == 1:  # first child: the one holding the node's first row
+                C = np.ascontiguousarray(C[::-1])
+            # labels exactly as the tree descent assigns them (ties to the first child)
+            lab = _descend_pair(X[rows], C)
             s = len(split_node)
             a, b = 2 * s + 1, 2 * s + 2
             parent[[a, b]] = node

@@ -162,6 +162,7 @@ class KPrototypes(ClusterMixin, BaseEstimator):
     modes_ : ndarray of shape (n_clusters, n_categorical)
         Mode (code) of each categorical column per cluster (ties go to the lowest code).
     labels_ : ndarray of shape (n_samples,)
+        Cluster of each training row; clusters are numbered in the order of their first row.
     inertia_ : float
         Total cost of the training rows to their prototypes.
     n_iter_ : int
@@ -175,7 +176,7 @@ class KPrototypes(ClusterMixin, BaseEstimator):
     >>> X = np.array([[0.0, 1], [0.1, 1], [0.2, 1], [5.0, 2], [5.1, 2], [5.2, 3]])
     >>> kp = KPrototypes(n_clusters=2, random_state=0).fit(X, categorical=[1])
     >>> kp.labels_.tolist(), kp.modes_.ravel().tolist()
-    ([0, 0, 0, 1, 1, 1], [1, 2])
+    ([0, 0, 0, 1, 1, 1], [1.0, 2.0])
     """
 
     _parameter_constraints = {
@@ -265,6 +266,14 @@ class KPrototypes(ClusterMixin, BaseEstimator):
             if best is None or total < best[0]:
                 best = (total, means.copy(), modes.copy(), labels.copy(), n_iter)
         total, means, modes, labels, n_iter = best
+        # number the clusters by their first row, so that the numbering does not depend on
+        # the order of the seeds
+        _, first = np.unique(labels, return_index=True)
+        order = np.unique(labels)[np.argsort(first)]
+        order = np.r_[order, np.setdiff1d(np.arange(k), order)]  # (empty clusters last)
+        rank = np.empty(k, dtype=np.int64)
+        rank[order] = np.arange(k)
+        labels, means, modes = rank[labels], means[order], modes[order]
         self.categorical_ = cat
         self.numeric_ = num
         self.levels_ = levels

@@ -34,6 +34,7 @@ def _weighted_ward(C, w):  # pragma: no cover - numba
     cent = C.copy()
     size = w.astype(np.float64).copy()
     active = np.ones(m, dtype=np.bool_)
+    leaves = np.ones(m)
     ids = np.arange(m)
     D = np.full((m, m), np.inf)
     for i in range(m):
@@ -64,7 +65,8 @@ def _weighted_ward(C, w):  # pragma: no cover - numba
         Z[step, 0] = min(a, b)
         Z[step, 1] = max(a, b)
         Z[step, 2] = np.sqrt(2.0 * D[i, j])
-        Z[step, 3] = size[i] + size[j]
+        leaves[i] += leaves[j]
+        Z[step, 3] = leaves[i]
         tot = size[i] + size[j]
         for f in range(d):
             cent[i, f] = (size[i] * cent[i, f] + size[j] * cent[j, f]) / tot
@@ -114,8 +116,9 @@ def weighted_ward(centroids: np.ndarray, weights: np.ndarray) -> np.ndarray:
     Returns
     -------
     Z : ndarray of shape (m - 1, 4)
-        SciPy linkage matrix (merged ids, height, total weight); valid for
-        ``scipy.cluster.hierarchy.dendrogram``.
+        SciPy linkage matrix: merged ids, height, and the number of weighted points (leaves)
+        under the new node, so that it is valid for SciPy (``dendrogram``, ``fcluster``).
+        The weights themselves are not in ``Z``.
     """
     centroids = np.ascontiguousarray(centroids, dtype=np.float64)
     weights = np.asarray(weights, dtype=np.float64)
@@ -176,7 +179,9 @@ class TwoStep(CentroidMixin, ClusterMixin, BaseEstimator):
     micro_sizes_ : ndarray of shape (n_micro_,)
         Training rows per micro-cluster.
     linkage_ : ndarray of shape (n_micro_ - 1, 4)
-        Weighted Ward linkage of the micro-clusters (SciPy format); leaves are micro-clusters.
+        Weighted Ward linkage of the micro-clusters (SciPy format, for a dendrogram); leaves
+        are micro-clusters, the fourth column counts micro-clusters (their sizes are in
+        ``micro_sizes_``).
     micro_to_cluster_ : ndarray of shape (n_micro_,)
         Cluster of each micro-cluster at ``n_clusters_``.
     cluster_centers_ : ndarray of shape (n_clusters_, n_features)

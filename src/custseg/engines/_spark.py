@@ -134,7 +134,9 @@ def sql_ident(name: str) -> str:
 
 def sql_string(value: str) -> str:
     """A string literal for Spark SQL text (the parser's default escape rules)."""
-    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+    text = str(value).replace("\\", "\\\\").replace("'", "\\'")
+    text = text.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    return "'" + text + "'"
 
 
 def session_of(df: DataFrame) -> SparkSession:

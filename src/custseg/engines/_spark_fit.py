@@ -35,8 +35,8 @@ from ..model._model import OOD_FACTOR
 from ..prep import Preprocessor
 from ..prep._preprocessor import SKEW_THRESHOLD
 from ..profile import segment_descriptions, segment_names
-from ._spark import INTERNAL, col
-from ._spark_numeric import exact_medians, exact_quantiles, numeric_columns
+from ._spark import INTERNAL, col, sql_ident
+from ._spark_numeric import exact_medians, exact_quantiles, numeric_columns, sql_double
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -50,7 +50,7 @@ DIST = "distance"
 _BEST = f"{INTERNAL}best"
 
 _PARAMS = {
-    "k": [Interval(int, 2, None)],
+    "k": [Interval(int, 2, None), Options(frozenset({"auto"}))],
     "scale": [Options(frozenset({"standard", "sample", "robust", "minmax", None}))],
     "log_transform": [Options(frozenset({None, "all", "auto"})), COLUMN_LIST],
     "clip": [NONE, Predicate(lambda v: len(v) == 2 and 0 <= v[0] < v[1] <= 1,
@@ -84,6 +84,8 @@ class SparkFit:
         ``inertia``, ``silhouette`` (sampled), ``calinski_harabasz``, ``davies_bouldin``.
     timings : dict
         Seconds per step.
+    k_selection : custseg.select.Choice or None
+        With ``k="auto"``: the choice of k (made on a sample).
     """
 
     model: SegmentModel
@@ -92,6 +94,7 @@ class SparkFit:
     n_iter: int
     metrics: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    k_selection: Any = None
 
 
 # ------------------------------------------------------------------------- preprocessing
@@ -105,25 +108,30 @@ def _zcol(j: int) -> str:
     return f"{INTERNAL}z{j}"
 
 
-def preprocess_columns(pre: Preprocessor, values: Sequence[Column]) -> list[Column]:
-    """Spark expressions applying a fitted preprocessor to parsed feature columns.
+def preprocess_sql(pre: Preprocessor, values: Sequence[str]) -> list[str]:
+    """Spark SQL applying a fitted preprocessor to parsed feature expressions.
 
     Same steps and order as :meth:`Preprocessor.transform_matrix`: impute → ``log1p`` (of
     ``max(x, 0)``) → clip → centre and scale (a zero scale counts as 1).
     """
-    from pyspark.sql import functions as F
-
     out = []
     for j, v in enumerate(values):
-        x = F.coalesce(v, F.lit(float(pre.impute_values_[j])))
+        x = f"coalesce({v}, {sql_double(pre.impute_values_[j])})"
         if pre.log1p_[j]:
-            x = F.log1p(F.greatest(x, F.lit(0.0)))
+            x = f"log1p(greatest({x}, 0.0D))"
         if pre.clip_low_ is not None:
-            x = F.least(F.greatest(x, F.lit(float(pre.clip_low_[j]))),
-                        F.lit(float(pre.clip_high_[j])))
+            x = (f"least(greatest({x}, {sql_double(pre.clip_low_[j])}), "
+                 f"{sql_double(pre.clip_high_[j])})")
         scale = float(pre.scale_[j]) if pre.scale_[j] != 0 else 1.0
-        out.append((x - F.lit(float(pre.center_[j]))) / F.lit(scale))
+        out.append(f"(({x} - {sql_double(pre.center_[j])}) / {sql_double(scale)})")
     return out
+
+
+def preprocess_columns(pre: Preprocessor, values: Sequence[str]) -> list[Column]:
+    """:func:`preprocess_sql` as columns."""
+    from pyspark.sql import functions as F
+
+    return [F.expr(x) for x in preprocess_sql(pre, values)]
 
 
 def _fit_preprocessor(X: DataFrame, features: list[str], n: int, present: np.ndarray, *,
@@ -235,38 +243,39 @@ def _fit_preprocessor(X: DataFrame, features: list[str], n: int, present: np.nda
 # ------------------------------------------------------------------------------ distances
 
 
-def _sq_dist(zs: Sequence[Column], center: np.ndarray) -> Column:
-    from functools import reduce
+def _sq_dist_sql(zs: Sequence[str], center: np.ndarray) -> str:
+    return " + ".join(f"({z} - {sql_double(c)}) * ({z} - {sql_double(c)})"
+                      for z, c in zip(zs, center, strict=True))
 
+
+def nearest_sql(zs: Sequence[str], centers: np.ndarray) -> str:
+    """SQL struct ``(d, j)``: squared distance to the nearest centre and its index (ties go to
+    the lowest index, as ``np.argmin``). ``zs`` are SQL expressions (column names)."""
+    parts = [f"named_struct('d', {_sq_dist_sql(zs, c)}, 'j', {i})"
+             for i, c in enumerate(centers)]
+    return parts[0] if len(parts) == 1 else f"least({', '.join(parts)})"
+
+
+def nearest(zs: Sequence[str], centers: np.ndarray) -> Column:
+    """:func:`nearest_sql` as a column."""
     from pyspark.sql import functions as F
 
-    terms = [(z - F.lit(float(c))) * (z - F.lit(float(c))) for z, c in zip(zs, center,
-                                                                              strict=True)]
-    return reduce(lambda a, b: a + b, terms)
+    return F.expr(nearest_sql(zs, centers))
 
 
-def nearest(zs: Sequence[Column], centers: np.ndarray) -> Column:
-    """Struct ``(d, j)``: squared distance to the nearest centre and its index (ties: lowest)."""
-    from pyspark.sql import functions as F
-
-    if len(centers) == 1:
-        return F.struct(_sq_dist(zs, centers[0]).alias("d"), F.lit(0).alias("j"))
-    return F.least(*[F.struct(_sq_dist(zs, c).alias("d"), F.lit(i).alias("j"))
-                     for i, c in enumerate(centers)])
-
-
-def _ranked(zs: Sequence[Column], centers: np.ndarray) -> Column:
+def _ranked(zs: Sequence[str], centers: np.ndarray) -> Column:
     """Array of ``(d, j)`` structs sorted by squared distance, then index."""
     from pyspark.sql import functions as F
 
-    return F.array_sort(F.array(*[F.struct(_sq_dist(zs, c).alias("d"), F.lit(i).alias("j"))
-                                  for i, c in enumerate(centers)]))
+    parts = [f"named_struct('d', {_sq_dist_sql(zs, c)}, 'j', {i})"
+             for i, c in enumerate(centers)]
+    return F.expr(f"array_sort(array({', '.join(parts)}))")
 
 
 # ------------------------------------------------------------------------------ clustering
 
 
-def _lloyd(Z: DataFrame, zs: list[Column], init: np.ndarray, *, max_iter: int, tol: float,
+def _lloyd(Z: DataFrame, zs: list[str], init: np.ndarray, *, max_iter: int, tol: float,
            variance: np.ndarray) -> tuple[np.ndarray, int]:
     """Lloyd iterations from ``init`` with scikit-learn's stopping rule.
 
@@ -281,8 +290,9 @@ def _lloyd(Z: DataFrame, zs: list[Column], init: np.ndarray, *, max_iter: int, t
     tol_abs = float(np.mean(variance)) * tol
     n_iter = 0
     for n_iter in range(1, max_iter + 1):  # noqa: B007 - n_iter is returned
-        lab = Z.select(nearest(zs, C).getField("j").alias("j"), *zs)
-        rows = lab.groupBy("j").agg(*[F.avg(z).alias(f"m{i}") for i, z in enumerate(zs)]).collect()
+        lab = Z.select(F.expr(nearest_sql(zs, C) + ".j").alias("j"), *[F.expr(z) for z in zs])
+        rows = lab.groupBy("j").agg(*[F.avg(F.expr(z)).alias(f"m{i}")
+                                      for i, z in enumerate(zs)]).collect()
         new = C.copy()
         for r in rows:
             new[int(r["j"])] = [float(r[f"m{i}"]) for i in range(d)]
@@ -297,9 +307,8 @@ def _cluster(spark: SparkSession, Z: DataFrame, zcols: list[str], k: int, *, alg
              seed: int | None, init_centers: np.ndarray | None, n_init: int, max_iter: int,
              tol: float, variance: np.ndarray) -> tuple[np.ndarray, int, dict[str, Any]]:
     from pyspark.ml.feature import VectorAssembler
-    from pyspark.sql import functions as F
 
-    zs = [F.col(z) for z in zcols]
+    zs = [sql_ident(z) for z in zcols]
     if algorithm == "kmeans" and init_centers is not None:
         C, n_iter = _lloyd(Z, zs, init_centers, max_iter=max_iter, tol=tol, variance=variance)
         return C, n_iter, {"name": "kmeans", "params": {
@@ -350,7 +359,56 @@ def _cluster(spark: SparkSession, Z: DataFrame, zcols: list[str], k: int, *, alg
 # ----------------------------------------------------------------------------------- fit
 
 
-def fit_spark(spark: SparkSession, df: DataFrame, features: Sequence[str], *, k: int,
+def scaled_frame(df: DataFrame, features: list[str], *, keep: Sequence[str] = (),
+                 decimals: dict[str, str] | None = None,
+                 known: tuple[int, dict[str, int]] | None = None, impute: str = "median",
+                 log_transform: Any = None, clip: tuple[float, float] | None = None,
+                 scale: str | None = "standard") -> tuple[DataFrame, Preprocessor, int]:
+    """Learn the preprocessing on Spark and return the persisted table of ``keep`` columns,
+    parsed features ``__cs_x<j>`` and preprocessed features ``__cs_z<j>``, the
+    :class:`Preprocessor` and the number of rows."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    d = len(features)
+    parsed = numeric_columns(df, features, decimals)
+    X = df.select(*[col(c) for c in keep],
+                  *[p.value.alias(_xcol(j)) for j, p in enumerate(parsed.values())],
+                  F.expr("(" + " OR ".join(p.invalid_sql for p in parsed.values()) + ")")
+                  .alias(f"{INTERNAL}bad")).persist(StorageLevel.MEMORY_AND_DISK)
+    if known is None:
+        row = X.agg(F.count(F.lit(1)).alias("n"),
+                    F.max(F.col(f"{INTERNAL}bad").cast("int")).alias("bad"),
+                    *[F.count(_xcol(j)).alias(f"c{j}") for j in range(d)]).collect()[0]
+        if row["bad"]:
+            X.unpersist()
+            raise SchemaError("A feature cell holds text that is not a number. The command-line "
+                              "job (run_segment_spark) writes such rows to rejects.csv; here, "
+                              "fix or blank those cells.")
+        n_rows = int(row["n"])
+        present = np.array([int(row[f"c{j}"]) for j in range(d)])
+    else:
+        n_rows = int(known[0])
+        present = np.array([int(known[1][f]) for f in features])
+    if n_rows < 2:
+        X.unpersist()
+        raise SchemaError(f"n_samples = {n_rows}: segmentation needs at least 2 customers.")
+    try:
+        pre = _fit_preprocessor(X, features, n_rows, present, impute=impute,
+                                log_transform=log_transform, clip=clip, scale=scale)
+    except Exception:
+        X.unpersist()
+        raise
+    xcols = [_xcol(j) for j in range(d)]
+    Z = X.select(*[col(c) for c in keep], *xcols, *[z.alias(_zcol(j)) for j, z in enumerate(
+        preprocess_columns(pre, [sql_ident(x) for x in xcols]))])
+    Z = Z.persist(StorageLevel.MEMORY_AND_DISK)
+    Z.count()  # materialise before X goes
+    X.unpersist()
+    return Z, pre, n_rows
+
+
+def fit_spark(spark: SparkSession, df: DataFrame, features: Sequence[str], *, k: int | str,
               scale: Literal["standard", "sample", "robust", "minmax"] | None = "standard",
               log_transform: Literal["all", "auto"] | list[str] | None = None,
               clip: tuple[float, float] | None = None,
@@ -370,8 +428,9 @@ def fit_spark(spark: SparkSession, df: DataFrame, features: Sequence[str], *, k:
         the ``run_segment_spark`` job rejects such rows instead).
     features : list of str
         Columns to segment on.
-    k : int
-        Number of segments (>= 2).
+    k : int or "auto"
+        Number of segments (>= 2), or ``"auto"``: :func:`custseg.select.choose_k` on a sample
+        of at most 100,000 preprocessed rows picks it in ``k_range`` (2 to 10).
     scale : {"standard", "sample", "robust", "minmax", None}, default="standard"
         As :class:`custseg.Segmenter`: population sd (``standard``), sample sd (``sample``),
         median/IQR, min–max, or none.
@@ -413,20 +472,29 @@ def fit_spark(spark: SparkSession, df: DataFrame, features: Sequence[str], *, k:
                           id_column=id_column, metrics=False).model
 
 
-def fit_spark_full(spark: SparkSession, df: DataFrame, features: Sequence[str], *, k: int,
-                   scale: str | None = "standard", log_transform: Any = None,
+def fit_spark_full(spark: SparkSession, df: DataFrame, features: Sequence[str], *,
+                   k: int | str, scale: str | None = "standard", log_transform: Any = None,
                    clip: tuple[float, float] | None = None, impute: str = "median",
                    seed: int | None = 0, init_centers: np.ndarray | None = None,
                    algorithm: str = "kmeans", n_init: int = 1, max_iter: int = 300,
                    tol: float = 1e-4, id_column: str | None = None,
                    keep: Sequence[str] = (), metrics: bool = True,
-                   decimals: dict[str, str] | None = None) -> SparkFit:
+                   decimals: dict[str, str] | None = None,
+                   known: tuple[int, dict[str, int]] | None = None,
+                   k_range: tuple[int, int] = (2, 10), min_segment_share: float = 0.02,
+                   k_sample: int = 100_000) -> SparkFit:
     """:func:`fit_spark`, also returning the assignments, inertia, metrics and timings.
 
+    ``k="auto"`` chooses k in ``k_range`` with :func:`custseg.select.choose_k` on a uniform
+    sample of at most ``k_sample`` preprocessed rows (its own sub-sampling rules apply inside),
+    then fits on every row; the :class:`~custseg.select.Choice` is in
+    :attr:`SparkFit.k_selection`.
+
     ``keep`` names columns of ``df`` carried into :attr:`SparkFit.assignments`; ``decimals``
-    gives the decimal mark of text features (detected otherwise).
+    gives the decimal mark of text features (detected otherwise); ``known`` = (rows,
+    {feature: non-missing cells}) of a table already checked for invalid cells (the job's row
+    accounting), which saves a pass.
     """
-    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     features = [str(f) for f in features]
@@ -443,41 +511,28 @@ def fit_spark_full(spark: SparkSession, df: DataFrame, features: Sequence[str], 
     d = len(features)
     if init_centers is not None:
         init_centers = np.asarray(init_centers, dtype=np.float64)
-        if init_centers.shape != (k, d):
+        if k == "auto" or init_centers.shape != (k, d):
             raise InvalidParameterError(f"init_centers must have shape ({k}, {d}); got "
                                         f"{init_centers.shape}.")
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    parsed = numeric_columns(df, features, decimals)
-    X = df.select(*[col(c) for c in keep],
-                  *[p.value.alias(_xcol(j)) for j, p in enumerate(parsed.values())],
-                  F.greatest(*[p.invalid.cast("int") for p in parsed.values()], F.lit(0))
-                  .alias(f"{INTERNAL}bad")).persist(StorageLevel.MEMORY_AND_DISK)
-    row = X.agg(F.count(F.lit(1)).alias("n"), F.max(f"{INTERNAL}bad").alias("bad"),
-                *[F.count(_xcol(j)).alias(f"c{j}") for j in range(d)]).collect()[0]
-    if row["bad"]:
-        raise SchemaError("A feature cell holds text that is not a number. The command-line "
-                          "job (run_segment_spark) writes such rows to rejects.csv; here, fix "
-                          "or blank those cells.")
-    n_rows = int(row["n"])
-    if n_rows < 2:
-        raise SchemaError(f"n_samples = {n_rows}: segmentation needs at least 2 customers.")
-    present = np.array([int(row[f"c{j}"]) for j in range(d)])
-    pre = _fit_preprocessor(X, features, n_rows, present, impute=impute,
-                            log_transform=log_transform, clip=clip, scale=scale)
+    Z, pre, n_rows = scaled_frame(df, features, keep=keep, decimals=decimals, known=known,
+                                  impute=impute, log_transform=log_transform, clip=clip,
+                                  scale=scale)
     timings["preprocess"] = time.perf_counter() - t
-
     t = time.perf_counter()
     zcols = [_zcol(j) for j in range(d)]
     xcols = [_xcol(j) for j in range(d)]
-    Z = X.select(*[col(c) for c in keep], *xcols, *[z.alias(zc) for z, zc in zip(
-        preprocess_columns(pre, [F.col(x) for x in xcols]), zcols, strict=True)])
-    Z = Z.persist(StorageLevel.MEMORY_AND_DISK)
     variance = np.ones(d)
     if algorithm == "kmeans" and init_centers is not None:
         r = Z.agg(*[F.var_pop(F.col(z)).alias(z) for z in zcols]).collect()[0]
         variance = np.array([float(r[z]) for z in zcols])
-    X.unpersist()
+    choice = None
+    if k == "auto":
+        choice = _choose_k_spark(Z, zcols, n_rows, k_range, algorithm=algorithm, seed=seed,
+                                 min_share=min_segment_share, sample=k_sample)
+        k = int(choice.k)
+        timings["choose_k"] = time.perf_counter() - t
     centers, n_iter, algo = _cluster(spark, Z, zcols, k, algorithm=algorithm, seed=seed,
                                      init_centers=init_centers, n_init=n_init,
                                      max_iter=max_iter, tol=float(tol), variance=variance)
@@ -497,7 +552,35 @@ def fit_spark_full(spark: SparkSession, df: DataFrame, features: Sequence[str], 
         timings["metrics"] = time.perf_counter() - t
     model.metrics = out_metrics
     result = assigned.select(*[col(c) for c in keep], SEG, DIST, *zcols, *xcols)
-    return SparkFit(model, result, inertia, n_iter, out_metrics, timings)
+    return SparkFit(model, result, inertia, n_iter, out_metrics, timings, choice)
+
+
+def _choose_k_spark(Z: DataFrame, zcols: list[str], n: int, k_range: tuple[int, int], *,
+                    algorithm: str, seed: int | None, min_share: float, sample: int) -> Any:
+    """:func:`custseg.select.choose_k` on a uniform sample of the preprocessed rows."""
+    import warnings
+
+    from ..select import choose_k
+
+    fraction = min(1.0, 1.1 * sample / max(n, 1))
+    rows = (Z.sample(False, fraction, seed=seed if seed is not None else 0)
+            .select(*zcols).limit(sample).collect())
+    M = np.array([[float(r[z]) for z in zcols] for r in rows], dtype=np.float64)
+    n_distinct = len(np.unique(M, axis=0))
+    lo, hi = k_range
+    hi = min(hi, n_distinct - 1, len(M) - 1)
+    if hi < lo:
+        raise SchemaError(f"k='auto' needs more distinct customers than k_range's lower bound "
+                          f"{lo} (there are {n_distinct} in the sample); set k explicitly.")
+    choice = choose_k(M, range(lo, hi + 1), algorithm=algorithm if algorithm in (
+        "kmeans", "bisecting", "gmm") else "kmeans", random_state=seed, min_share=min_share)
+    if not choice.clear_segmentation:
+        from .._segmenter import ClusteringWarning
+
+        why = next((r for r in choice.reasons if r.startswith("No clear")), "")
+        warnings.warn(f"No clear segment structure was found (k={choice.k} is the best of "
+                      f"{lo}–{hi}). {why}", ClusteringWarning, stacklevel=3)
+    return choice
 
 
 def _finish(Z: DataFrame, keep: Sequence[str], features: list[str], pre: Preprocessor,
@@ -516,7 +599,7 @@ def _finish(Z: DataFrame, keep: Sequence[str], features: list[str], pre: Preproc
     zs = [F.col(_zcol(j)) for j in range(d)]
     old = f"{INTERNAL}old"
     sq = f"{INTERNAL}sq"
-    best = nearest(zs, centers)
+    best = nearest([sql_ident(_zcol(j)) for j in range(d)], centers)
     staged = Z.select("*", best.alias(_BEST)).select(
         *[col(c) for c in Z.columns], F.col(f"{_BEST}.j").alias(old),
         F.col(f"{_BEST}.d").alias(sq)).persist(StorageLevel.MEMORY_AND_DISK)
@@ -624,7 +707,7 @@ def quality_metrics_spark(assigned: DataFrame, zcols: list[str], stats: dict[str
     from sklearn.metrics import silhouette_score
 
     out: dict[str, Any] = {"inertia": inertia}
-    zs = [F.col(z) for z in zcols]
+    zs = [sql_ident(z) for z in zcols]
     counts, means = stats["sizes"], stats["zmeans"]
     labels = sorted(counts)
     if len(labels) < 2:
@@ -632,11 +715,8 @@ def quality_metrics_spark(assigned: DataFrame, zcols: list[str], stats: dict[str
     n = sum(counts.values())
     mean_all = sum(counts[s] * means[s] for s in labels) / n
     # distances to the segment means (not the model's centres), as scikit-learn
-    m_expr = None
-    for s in labels:
-        term = F.sqrt(_sq_dist(zs, means[s]))
-        m_expr = F.when(F.col(SEG) == s, term) if m_expr is None else \
-            m_expr.when(F.col(SEG) == s, term)
+    m_expr = F.expr("CASE " + " ".join(f"WHEN {SEG} = {s} THEN sqrt({_sq_dist_sql(zs, means[s])})"
+                                       for s in labels) + " END")
     within = assigned.select(SEG, m_expr.alias("dist")).groupBy(SEG).agg(
         F.sum(F.col("dist") * F.col("dist")).alias("w"), F.avg("dist").alias("s")).collect()
     W = sum(float(r["w"]) for r in within)
@@ -711,35 +791,40 @@ def assign_spark(spark: SparkSession, model: SegmentModel, df: DataFrame, *,
             f"the model needs {', '.join(map(repr, feats))}. Rename the columns to match.")
     parsed = numeric_columns(df, feats)
     pre = model.preprocessor
-    zs = preprocess_columns(pre, [p.value for p in parsed.values()])
+    zsql = preprocess_sql(pre, [p.value_sql for p in parsed.values()])
     C = model.centroids_scaled
     ids = [int(i) for i in model.segment_ids]
     names = model.names
     q99 = [float(s.get("distance_q99", float("inf"))) for s in model.segments]
-    invalid = F.greatest(*[p.invalid for p in parsed.values()], F.lit(False))
-    all_missing = F.least(*[p.missing for p in parsed.values()], F.lit(True))
-    reason = (F.when(invalid, F.lit("invalid_value"))
-              .when(all_missing, F.lit("all_features_missing")))
-    ranked = f"{INTERNAL}ranked"
+    invalid = " OR ".join(p.invalid_sql for p in parsed.values())
+    all_missing = " AND ".join(p.missing_sql for p in parsed.values())
+    reason = F.expr(f"CASE WHEN {invalid} THEN 'invalid_value' "
+                    f"WHEN {all_missing} THEN 'all_features_missing' END")
     out_cols = [col(c) for c in keep]
     if model.id_column is not None and model.id_column in df.columns \
             and model.id_column not in keep:
         out_cols.append(col(model.id_column))
-    staged = df.select(*out_cols, reason.alias("reason"), _ranked(zs, C).alias(ranked)) \
-        if len(C) > 1 else df.select(*out_cols, reason.alias("reason"),
-                                     F.array(nearest(zs, C)).alias(ranked))
+    zc = [f"{INTERNAL}z{j}" for j in range(len(feats))]
+    scaled = df.select(*out_cols, reason.alias(f"{INTERNAL}reason"),
+                       *[F.expr(z).alias(n) for z, n in zip(zsql, zc, strict=True)])
+    ranked = f"{INTERNAL}ranked"
+    zs = [sql_ident(n) for n in zc]
+    staged = scaled.select(*[col(c) for c in scaled.columns if c not in zc],
+                           (_ranked(zs, C) if len(C) > 1 else F.array(nearest(zs, C)))
+                           .alias(ranked))
     j = F.col(ranked)[0]["j"]
     dist = F.sqrt(F.col(ranked)[0]["d"])
     second = (F.sqrt(F.col(ranked)[1]["d"]) if len(C) > 1 else F.lit(float("inf")))
     seg_ids = F.array(*[F.lit(i).cast("long") for i in ids])
     seg_names = F.array(*[F.lit(names[i]) for i in ids])
     limits = F.array(*[F.lit(OOD_FACTOR * q) for q in q99])
-    ok = F.col("reason").isNull()
+    rcol = F.col(f"{INTERNAL}reason")
+    ok = rcol.isNull()
     return staged.select(
-        *[col(c) for c in staged.columns if c not in (ranked, "reason")],
+        *[col(c) for c in staged.columns if c not in (ranked, f"{INTERNAL}reason")],
         F.when(ok, seg_ids[j]).alias("segment"),
         F.when(ok, seg_names[j]).alias("segment_name"),
         F.when(ok, dist).alias("distance"),
         F.when(ok, second - dist).alias("margin"),
         F.when(ok, dist > limits[j]).alias("out_of_distribution"),
-        F.col("reason"))
+        rcol.alias("reason"))

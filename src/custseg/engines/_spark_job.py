@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,21 +20,22 @@ import numpy as np
 import pandas as pd
 
 from .._exceptions import ColumnNotFoundError, InvalidParameterError, SchemaError
-from .._pipeline import REJECT_REASONS, SegmentOptions, _file_sha256, versions
+from .._pipeline import _SEGMENT_COLUMNS, REJECT_REASONS, SegmentOptions, _file_sha256, versions
 from ..prep._columns import ID_NAMES, ColumnPlan, _norm
 from ..prep._typing import NUMERIC_SHARE
-from ._spark import INTERNAL, col, get_spark
+from ._spark import INTERNAL, col, get_spark, sql_ident, sql_string
 from ._spark_fit import DIST, SEG, _xcol, fit_spark_full
-from ._spark_numeric import numeric_columns, strip
+from ._spark_numeric import numeric_columns, strip_sql
 from ._spark_output import OutputFolder, is_remote
-from ._spark_read import FILE, LINE, SparkRead, spark_read
+from ._spark_read import BAD, DETAIL, FILE, LINE, RAW, SparkRead, spark_read
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import Column, DataFrame, SparkSession
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["account_rows_spark", "resolve_columns_spark", "run_assign_spark",
+__all__ = ["Accounting", "account_rows_spark", "run_choose_k_spark", "run_rfm_spark",
+           "spark_rfm_scores", "resolve_columns_spark", "run_assign_spark",
            "run_segment_spark"]
 
 Progress = Callable[[str], None]
@@ -115,23 +116,39 @@ def resolve_columns_spark(read: SparkRead, features: Sequence[str] | None,
             candidates.append(c)
         else:
             excluded[c] = "not numeric"
-    marks = _decimal_marks(frame, candidates)
-    parsed = numeric_columns(frame, candidates, marks)
+    # one pass: the decimal-mark evidence and the statistics under both marks
+    from ._spark_numeric import decimal_evidence, parse_column
+
     aggs = []
     for i, c in enumerate(candidates):
-        p = parsed[c]
-        aggs += [F.count(F.when(~p.missing, 1)).alias(f"p{i}"),
-                 F.count(F.when(~p.missing & ~p.invalid, 1)).alias(f"v{i}"),
-                 F.min(p.value).alias(f"lo{i}"), F.max(p.value).alias(f"hi{i}")]
+        for m, tag in ((".", "d"), (",", "c")):
+            p = parse_column(frame, c, m)
+            aggs += [
+                F.expr(f"count(CASE WHEN NOT {p.missing_sql} AND NOT {p.invalid_sql} THEN 1 END)")
+                .alias(f"v{tag}{i}"),
+                F.expr(f"min({p.value_sql})").alias(f"lo{tag}{i}"),
+                F.expr(f"max({p.value_sql})").alias(f"hi{tag}{i}")]
+            if isinstance(schema[c], NumericType):
+                break
+        aggs.append(F.expr(f"count(CASE WHEN NOT {p.missing_sql} THEN 1 END)").alias(f"p{i}"))
+        if isinstance(schema[c], StringType):
+            comma, dotted = decimal_evidence(sql_ident(c))
+            aggs += [F.expr(f"max(CAST({comma} AS INT))").alias(f"cm{i}"),
+                     F.expr(f"max(CAST({dotted} AS INT))").alias(f"dt{i}")]
     row = frame.agg(*aggs).collect()[0] if aggs else None
     chosen = []
+    marks: dict[str, str] = {}
     for i, c in enumerate(candidates):
-        present, valid = int(row[f"p{i}"]), int(row[f"v{i}"])
+        comma = isinstance(schema[c], StringType) and bool(row[f"cm{i}"]) and \
+            not bool(row[f"dt{i}"])
+        marks[c] = "," if comma else "."
+        tag = "c" if comma else "d"
+        present, valid = int(row[f"p{i}"]), int(row[f"v{tag}{i}"])
         numeric = isinstance(schema[c], NumericType) or (
             present > 0 and valid / present >= NUMERIC_SHARE)
         if not numeric:
             excluded[c] = "not numeric"
-        elif row[f"lo{i}"] is not None and row[f"lo{i}"] == row[f"hi{i}"]:
+        elif row[f"lo{tag}{i}"] is not None and row[f"lo{tag}{i}"] == row[f"hi{tag}{i}"]:
             excluded[c] = "constant (one distinct value)"
         else:
             chosen.append(c)
@@ -155,99 +172,150 @@ def _decimal_marks(frame: DataFrame, columns: list[str]) -> dict[str, str]:
 # ---------------------------------------------------------------------------- accounting
 
 
-def _py_repr(c: Column) -> Column:
-    """Python's ``repr`` of a string, for the usual characters (as the local details)."""
-    from pyspark.sql import functions as F
+def _py_repr_sql(c: str) -> str:
+    """SQL giving Python's ``repr`` of the text ``c`` for the usual characters (backslash,
+    quotes, newline, carriage return and tab), as in the local engine's reject details."""
+    bs, q, dq = "\\", "'", '"'
+    esc = f"replace({c}, {sql_string(bs)}, {sql_string(bs + bs)})"
+    for ch, rep in (("\n", "n"), ("\r", "r"), ("\t", "t")):
+        esc = f"replace({esc}, {sql_string(ch)}, {sql_string(bs + rep)})"
+    single = (f"concat({sql_string(q)}, replace({esc}, {sql_string(q)}, {sql_string(bs + q)}), "
+              f"{sql_string(q)})")
+    double = f"concat({sql_string(dq)}, {esc}, {sql_string(dq)})"
+    return (f"CASE WHEN contains({c}, {sql_string(q)}) AND NOT contains({c}, {sql_string(dq)}) "
+            f"THEN {double} ELSE {single} END")
 
-    escaped = F.regexp_replace(c, r"\\", r"\\\\")
-    for ch, rep in (("\n", r"\\n"), ("\r", r"\\r"), ("\t", r"\\t")):
-        escaped = F.regexp_replace(escaped, ch, rep)
-    single = F.concat(F.lit("'"), F.regexp_replace(escaped, "'", r"\\'"), F.lit("'"))
-    double = F.concat(F.lit('"'), escaped, F.lit('"'))
-    return F.when(c.contains("'") & ~c.contains('"'), double).otherwise(single)
+
+@dataclass
+class Accounting:
+    """What :func:`account_rows_spark` decided.
+
+    Attributes
+    ----------
+    kept : pyspark.sql.DataFrame
+        The rows to segment: the table's columns and the line column (and file column).
+    rejects : pyspark.sql.DataFrame
+        ``line``, ``reason``, ``detail``, ``raw_line``, (``file``), then the original values.
+    imputed : dict
+        Missing feature cells per feature among kept rows (they will be imputed).
+    n_kept : int
+    rejects_by_reason : dict
+        Reject count per reason, largest first.
+    """
+
+    kept: DataFrame
+    rejects: DataFrame
+    imputed: dict[str, int]
+    n_kept: int
+    rejects_by_reason: dict[str, int]
+    cached: list[DataFrame] = field(default_factory=list)
+
+    @property
+    def n_rejected(self) -> int:
+        return sum(self.rejects_by_reason.values())
+
+    def release(self) -> None:
+        """Unpersist the cached intermediate tables (``kept`` and ``rejects`` then recompute)."""
+        for df in self.cached:
+            df.unpersist()
+        self.cached.clear()
 
 
 def account_rows_spark(read: SparkRead, features: list[str], id_column: str | None, *,
                        missing: str, duplicates: str, decimals: dict[str, str] | None = None
-                       ) -> tuple[DataFrame, DataFrame, dict[str, int]]:
+                       ) -> Accounting:
     """:func:`custseg._pipeline.account_rows` on Spark: which rows are segmented, and why not.
 
-    Returns the kept rows (the table's columns and the line column), the rejects (``line``,
-    ``reason``, ``detail``, then the original values; the first reason that applies, in the
-    order of :data:`~custseg._pipeline.REJECT_REASONS`, with the local engine's details) and
-    the count of imputed cells per feature among kept rows. Duplicate IDs: the row with the
-    smallest line (per file, files in name order) is kept.
+    Every data line gets at most one reason, the first that applies in the order of
+    :data:`~custseg._pipeline.REJECT_REASONS` (``malformed_row`` first), with the local
+    engine's details. Duplicate IDs: the row with the smallest line (per file) is kept, and
+    only IDs seen more than once are joined back (broadcast, so the rows keep their order).
+    One aggregate pass counts the kept rows, the rejects per reason and the imputed cells.
     """
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    frame = read.frame
-    parsed = numeric_columns(frame, features, decimals)
+    base = read.staged if read.staged is not None else read.frame
+    has_bad = read.staged is not None
+    bad = sql_ident(BAD) if has_bad else "false"
+    parsed = numeric_columns(base, features, decimals)
     reason_col, detail_col = f"{INTERNAL}reason", f"{INTERNAL}detail"
     order = [FILE, LINE] if read.multi_file else [LINE]
-    whens: list[tuple[Column, str, Column]] = []
-    first_bad = None
-    for j, f in enumerate(reversed(features)):
-        jj = len(features) - 1 - j
-        text = F.concat(F.lit(f"column {f!r}: "),
-                        _py_repr(F.substring(col(f).cast("string"), 1, 80)),
-                        F.lit(" is not a number"))
-        first_bad = F.when(parsed[f].invalid, text) if first_bad is None else \
-            F.when(parsed[features[jj]].invalid, text).otherwise(first_bad)
-    invalid_any = F.greatest(*[parsed[f].invalid for f in features], F.lit(False))
-    nan = {f: parsed[f].missing for f in features}
-    whens.append((invalid_any, "invalid_value", first_bad))
-    all_missing = F.least(*[nan[f] for f in features], F.lit(True))
-    whens.append((all_missing, "all_features_missing", F.lit("no feature has a value")))
+    whens: list[tuple[str, str, str]] = []  # (condition, code, detail), all SQL
+    if has_bad:
+        whens.append((bad, "malformed_row", sql_ident(DETAIL)))
+    nan = {f: parsed[f].missing_sql for f in features}
+    inv = {f: parsed[f].invalid_sql for f in features}
+    first_bad = "CASE " + " ".join(
+        f"WHEN {inv[f]} THEN concat({sql_string(f'column {f!r}: ')}, "
+        f"{_py_repr_sql(f'substring(CAST({sql_ident(f)} AS STRING), 1, 80)')}, "
+        "' is not a number')" for f in features) + " END"
+    whens.append(("(" + " OR ".join(inv.values()) + ")", "invalid_value", first_bad))
+    whens.append(("(" + " AND ".join(nan.values()) + ")", "all_features_missing",
+                  "'no feature has a value'"))
     if missing == "reject":
-        any_missing = F.greatest(*[nan[f] for f in features], F.lit(False))
-        text = F.concat(F.lit("missing: "), F.concat_ws(", ", *[
-            F.when(nan[f], F.lit(repr(f))) for f in features]))
-        whens.append((any_missing, "missing_value", text))
-    staged = frame
+        listed = ", ".join(f"CASE WHEN {nan[f]} THEN {sql_string(repr(f))} END" for f in features)
+        whens.append(("(" + " OR ".join(nan.values()) + ")", "missing_value",
+                      f"concat('missing: ', concat_ws(', ', {listed}))"))
+    staged = base
+    dup = None
     if id_column is not None:
-        ids = strip(col(id_column).cast("string"))
-        blank = ids.isNull() | (ids == "")
-        whens.append((blank, "missing_id", F.lit(f"column {id_column!r} is blank")))
+        ids = strip_sql(f"CAST({sql_ident(id_column)} AS STRING)")
+        blank = f"({ids} IS NULL OR {ids} = '')"
+        whens.append((blank, "missing_id", sql_string(f"column {id_column!r} is blank")))
         if duplicates == "reject":
             key, first = f"{INTERNAL}key", f"{INTERNAL}first"
-            staged = staged.withColumn(key, F.when(~blank, ids))
+            staged = staged.withColumn(key, F.expr(f"CASE WHEN NOT {blank} AND NOT {bad} "
+                                                   f"THEN {ids} END"))
             rank = F.struct(*[F.col(c) for c in order])
             dup = (staged.where(F.col(key).isNotNull()).groupBy(key)
-                   .agg(F.count(F.lit(1)).alias("n"), F.min(rank).alias("r"))
+                   .agg(F.count(F.lit(1)).alias("n"), F.min(rank).alias("rk"))
                    .where(F.col("n") > 1)
-                   .select(key, F.col(f"r.{LINE}").alias(first), F.col("r").alias("rk")))
+                   .select(key, F.col(f"rk.{LINE}").alias(first), "rk"))
             dup = dup.persist(StorageLevel.MEMORY_AND_DISK)
             n_dup = dup.count()
-            joined = F.broadcast(dup) if n_dup <= BROADCAST_DUPLICATES else dup
-            staged = staged.join(joined, key, "left")
-            is_dup = F.col(first).isNotNull() & (rank != F.col("rk"))
-            text = F.concat(F.lit("ID "), _py_repr(F.substring(F.col(key), 1, 80)),
-                            F.lit(" first seen on line "), F.col(first).cast("string"))
-            whens.append((is_dup, "duplicate_id", text))
-    reason = detail = None
-    for cond, code, text in reversed(whens):
-        reason = F.when(cond, F.lit(code)) if reason is None else \
-            F.when(cond, F.lit(code)).otherwise(reason)
-        detail = F.when(cond, text) if detail is None else F.when(cond, text).otherwise(detail)
-    nan_cols = [F.when(nan[f], 1).otherwise(0).alias(f"{INTERNAL}nan{j}")
+            if n_dup:
+                joined = F.broadcast(dup) if n_dup <= BROADCAST_DUPLICATES else dup
+                staged = staged.join(joined, key, "left")
+                rank_sql = "struct(" + ", ".join(sql_ident(c) for c in order) + ")"
+                whens.append((
+                    f"({sql_ident(first)} IS NOT NULL AND {rank_sql} <> rk)", "duplicate_id",
+                    f"concat('ID ', {_py_repr_sql(f'substring({sql_ident(key)}, 1, 80)')}, "
+                    f"' first seen on line ', CAST({sql_ident(first)} AS STRING))"))
+    reason = F.expr("CASE " + " ".join(f"WHEN {c} THEN {sql_string(code)}"
+                                       for c, code, _ in whens) + " END")
+    detail = F.expr("CASE " + " ".join(f"WHEN {c} THEN {d}" for c, _, d in whens) + " END")
+    nan_cols = [F.expr(f"CASE WHEN {nan[f]} THEN 1 ELSE 0 END").alias(f"{INTERNAL}nan{j}")
                 for j, f in enumerate(features)]
-    base_cols = [col(c) for c in read.columns] + [F.col(LINE)] + (
-        [F.col(FILE)] if read.multi_file else [])
-    staged = staged.select(*base_cols, reason.alias(reason_col), detail.alias(detail_col),
+    file_cols = [F.col(FILE)] if read.multi_file else []
+    raw = [F.col(RAW)] if has_bad else []
+    originals = [F.expr(f"CASE WHEN NOT {bad} THEN {sql_ident(c)} END").alias(c)
+                 for c in read.columns]
+    staged = staged.select(*originals, F.col(LINE), *file_cols, *raw,
+                           reason.alias(reason_col), detail.alias(detail_col),
                            *nan_cols).persist(StorageLevel.MEMORY_AND_DISK)
-    kept = staged.where(F.col(reason_col).isNull())
-    counts = kept.agg(*[F.sum(f"{INTERNAL}nan{j}").alias(f"n{j}")
-                        for j in range(len(features))]).collect()[0]
-    imputed = {f: int(counts[f"n{j}"] or 0) for j, f in enumerate(features)}
-    kept = kept.select(*base_cols)
+    rows = staged.groupBy(reason_col).agg(
+        F.count(F.lit(1)).alias("n"),
+        *[F.sum(f"{INTERNAL}nan{j}").alias(f"m{j}") for j in range(len(features))]).collect()
+    kept_row = next((r for r in rows if r[reason_col] is None), None)
+    n_kept = int(kept_row["n"]) if kept_row is not None else 0
+    imputed = {f: int(kept_row[f"m{j}"] or 0) if kept_row is not None else 0
+               for j, f in enumerate(features)}
+    by_reason = {str(r[reason_col]): int(r["n"]) for r in sorted(
+        (r for r in rows if r[reason_col] is not None), key=lambda r: -r["n"])}
+    kept = staged.where(F.col(reason_col).isNull()).select(
+        *[col(c) for c in read.columns], F.col(LINE), *file_cols)
     rejects = staged.where(F.col(reason_col).isNotNull()).select(
         F.col(LINE).alias("line"), F.col(reason_col).alias("reason"),
         F.col(detail_col).alias("detail"),
+        *([F.col(RAW).alias("raw_line")] if raw else []),
         *([F.col(FILE).alias("file")] if read.multi_file else []),
         *[col(c).cast("string").alias(c) for c in read.columns
-          if c not in ("line", "reason", "detail", "file")])
-    return kept, rejects, imputed
+          if c not in ("line", "reason", "detail", "raw_line", "file")])
+    cached = [staged] + ([dup] if dup is not None else [])
+    if read.staged is not None:
+        read.staged.unpersist()  # the accounting table holds all it had
+    return Accounting(kept, rejects, imputed, n_kept, by_reason, cached)
 
 
 # ------------------------------------------------------------------------------- the job
@@ -259,33 +327,71 @@ def _spark_info(spark: SparkSession) -> dict[str, Any]:
             "default_parallelism": sc.defaultParallelism}
 
 
-def _reject_counts(rejects: DataFrame) -> dict[str, int]:
-    rows = rejects.groupBy("reason").count().collect()
-    return {str(r["reason"]): int(r["count"]) for r in sorted(rows, key=lambda r: -r["count"])}
-
-
-def _sample_frame(kept: DataFrame, features: list[str], n: int, seed: int | None,
+def _sample_frame(assigned: DataFrame, features: list[str], n: int, extra: list[str],
                   limit: int = 5000) -> pd.DataFrame:
-    """Up to ``limit`` kept rows: parsed feature values and segment (``report_sample``)."""
+    """Up to ``limit`` kept rows (a fixed random sample, in line order): parsed feature values,
+    segment and ``extra`` columns (``report_sample.parquet``)."""
     from pyspark.sql import functions as F
 
     fraction = min(1.0, 1.2 * limit / max(n, 1))
-    rows = (kept.sample(False, fraction, seed=seed if seed is not None else 0)
-            .orderBy(LINE).limit(limit)
-            .select(*[F.col(_xcol(j)) for j in range(len(features))], SEG).collect())
-    data = {f: np.array([r[_xcol(j)] if r[_xcol(j)] is not None else np.nan for r in rows],
-                        dtype=np.float64) for j, f in enumerate(features)}
+    rows = (assigned.sample(False, fraction, seed=0).orderBy(LINE).limit(limit)
+            .select(*[F.col(_xcol(j)) for j in range(len(features))], SEG,
+                    *[F.col(c) for c in extra]).collect())
+    data: dict[str, Any] = {
+        f: np.array([r[_xcol(j)] if r[_xcol(j)] is not None else np.nan for r in rows],
+                    dtype=np.float64) for j, f in enumerate(features)}
     data["segment"] = np.array([int(r[SEG]) for r in rows], dtype=np.int64)
+    for c in extra:
+        data[c] = [r[c] for r in rows]
     return pd.DataFrame(data)
+
+
+_SPARK_ALGORITHMS = ("kmeans", "bisecting", "gmm")
+
+
+def _check_options(opts: SegmentOptions) -> None:
+    if opts.sheet is not None or opts.query is not None:
+        raise InvalidParameterError("--sheet and --query do not apply to the Spark engine; "
+                                    "export the table as CSV or Parquet.")
+    if getattr(opts, "categorical", None):
+        raise InvalidParameterError("Categorical features (--categorical) are not supported by "
+                                    "the Spark engine yet; use the local engine.")
+    if opts.algorithm not in _SPARK_ALGORITHMS:
+        raise InvalidParameterError(
+            f"The Spark engine runs the algorithms {', '.join(_SPARK_ALGORITHMS)} "
+            f"(pyspark.ml); got --algorithm {opts.algorithm}. Use the local engine for it.")
+
+
+def _derive(spark: SparkSession, read: SparkRead, opts: SegmentOptions, output: OutputFolder,
+            progress: Progress) -> tuple[SparkRead, Any, DataFrame]:
+    """Transactions mode: RFM on Spark, ``features.parquet``; the customers become the rows."""
+    from pyspark.sql import functions as F
+
+    from .._pipeline import RFM_FEATURES, RFM_LOG_FEATURES
+    from ._spark_rfm import spark_rfm
+
+    progress("deriving RFM features")
+    res = spark_rfm(spark, read, **dict(opts.rfm))
+    output.write_dataframe(res.features, "features.parquet", "parquet")
+    cust = spark_read(spark, res.features)
+    cust.info |= {"path": read.info.get("path"), "format": "transactions", "unit": "customers",
+                  "line_meaning": "1-based row number of the customer in ID order"}
+    if opts.features is None:
+        opts.features = list(RFM_FEATURES)
+        if opts.log_transform is None:
+            opts.log_transform = list(RFM_LOG_FEATURES)
+    line_rejects = res.rejects.withColumn(
+        "detail", F.lit("excluded from the log, see summary.rfm"))
+    return cust, res, line_rejects
 
 
 def run_segment_spark(source: str | Path | DataFrame | None, out: str | Path,
                       options: SegmentOptions | None = None, spark: SparkSession | None = None,
                       progress: Progress = _noop, *, master: str | None = None,
-                      conf: Mapping[str, Any] | None = None,
-                      transactions: Mapping[str, Any] | bool | None = None,
-                      table: str | None = None) -> dict[str, Any]:
-    """Segment the customer table at ``source`` on Spark and write the output folder ``out``.
+                      conf: Mapping[str, Any] | None = None, table: str | None = None
+                      ) -> dict[str, Any]:
+    """Segment the customer table (or, with ``options.transactions``, the order log) at
+    ``source`` on Spark and write the output folder ``out``.
 
     The output folder is the one :func:`custseg.run_segment` writes (DESIGN §3), except that
     ``segments.csv`` (or ``segments.parquet``), ``rejects.csv`` and ``features.parquet`` are
@@ -301,8 +407,10 @@ def run_segment_spark(source: str | Path | DataFrame | None, out: str | Path,
     out : str or path-like
         Output folder, local or a URI.
     options : SegmentOptions, default=None
-        The job's options; ``k`` must be a number, ``sheet`` and ``query`` do not apply.
-        ``n_init`` k-means runs are made (each a full Spark k-means).
+        The job's options, as for :func:`custseg.run_segment`. On Spark: algorithms
+        ``kmeans`` (``method`` is ignored: Spark's Lloyd with k-means|| starts; ``n_init``
+        runs, each a full Spark k-means), ``bisecting`` and ``gmm``; ``k="auto"`` chooses k on
+        a sample of 100,000 rows; no categorical features, ``sheet`` or ``query``.
     spark : pyspark.sql.SparkSession, default=None
         The session; else :func:`~custseg.engines.get_spark` with ``master`` and ``conf``.
     progress : callable, default=no-op
@@ -310,10 +418,6 @@ def run_segment_spark(source: str | Path | DataFrame | None, out: str | Path,
     master : str, default=None
     conf : dict, default=None
         Passed to :func:`~custseg.engines.get_spark`.
-    transactions : dict or bool, default=None
-        The source is a transaction log: derive RFM features with
-        :func:`~custseg.engines.spark_rfm` (the dict holds its parameters: ``customer_id``,
-        ``date``, ``amount`` …), write ``features.parquet`` and segment the customers.
     table : str, default=None
         Read this table of the session's catalog instead of ``source``.
 
@@ -327,13 +431,8 @@ def run_segment_spark(source: str | Path | DataFrame | None, out: str | Path,
     from ..io import write_csv, write_json, write_parquet, write_text
     from ..report import render_report
 
-    opts = options or SegmentOptions()
-    if not isinstance(opts.k, int | np.integer) or isinstance(opts.k, bool):
-        raise InvalidParameterError(
-            f"The Spark engine needs a number of segments (--k N); got k={opts.k!r}. Choose k "
-            "with `custseg choose-k` first.")
-    if opts.sheet is not None or opts.query is not None:
-        raise InvalidParameterError("--sheet and --query do not apply to the Spark engine.")
+    opts = replace(options, rfm=dict(options.rfm)) if options else SegmentOptions()
+    _check_options(opts)
     spark = get_spark(spark, master, conf)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -343,44 +442,35 @@ def run_segment_spark(source: str | Path | DataFrame | None, out: str | Path,
     src_name = str(table or (source if not hasattr(source, "columns") else "<DataFrame>"))
     output = OutputFolder(spark, out)
     output.prepare(opts.force)
-    rfm_summary = None
-    if transactions:
-        progress("deriving RFM features")
-        from ._spark_rfm import spark_rfm
-
-        params = dict(transactions) if isinstance(transactions, Mapping) else {}
-        res = spark_rfm(spark, read, **params)
-        output.write_dataframe(res.features, "features.parquet", "parquet")
-        rfm_summary = res.summary
-        cust = res.features
-        cust = cust.select(*[col(c) for c in cust.columns])
-        read = spark_read(spark, cust)
-        read.info |= {"path": src_name, "format": "rfm features",
-                      "line_meaning": "1-based row number of the customer in features.parquet"}
-        if opts.id_column is None:
-            opts = SegmentOptions(**{**asdict(opts), "id_column": res.customer_id})
-    timings["read"] = time.perf_counter() - t0
+    derived = line_rejects = None
+    if opts.transactions:
+        read, derived, line_rejects = _derive(spark, read, opts, output, progress)
+        timings["derive"] = time.perf_counter() - t0
+    else:
+        timings["read"] = time.perf_counter() - t0
 
     t = time.perf_counter()
     progress("checking rows")
     plan, marks = resolve_columns_spark(read, opts.features, opts.id_column, source=src_name)
-    kept, rejects, imputed = account_rows_spark(
-        read, plan.features, plan.id_column, missing=opts.missing, duplicates=opts.duplicates,
-        decimals=marks)
-    rejects = rejects.unionByName(
-        read.rejects.withColumn("line", F.col("line").cast("long")), allowMissingColumns=True)
-    ordered = ["line", "reason", "detail", "raw_line"]
-    rejects = rejects.select(*[col(c) for c in ordered if c in rejects.columns],
-                             *[col(c) for c in rejects.columns if c not in ordered])
-    by_reason = _reject_counts(rejects)
-    n_rejected = sum(by_reason.values())
-    n_kept = kept.count()
+    if plan.id_column in _SEGMENT_COLUMNS:
+        raise SchemaError(f"{src_name}: the ID column is named {plan.id_column!r}, like a column "
+                          "custseg writes in segments.csv. Rename it in the input, or pass "
+                          "--no-id.")
+    acc = account_rows_spark(read, plan.features, plan.id_column, missing=opts.missing,
+                             duplicates=opts.duplicates, decimals=marks)
+    by_reason, n_rejected, n_kept = acc.rejects_by_reason, acc.n_rejected, acc.n_kept
     n_read = n_kept + n_rejected
     timings["check"] = time.perf_counter() - t
     if n_read == 0:
         raise SchemaError(f"{src_name}: no row could be read. See the file's format, or pass "
                           "--delimiter.")
-    output.write_dataframe(rejects.orderBy("line"), "rejects.csv", "csv")
+    rejects = acc.rejects
+    if line_rejects is not None:
+        rejects = line_rejects.unionByName(rejects, allowMissingColumns=True)
+    ordered = ["line", "reason", "detail", "raw_line"]
+    rejects = rejects.select(*[col(c) for c in ordered if c in rejects.columns],
+                             *[col(c) for c in rejects.columns if c not in ordered])
+    output.write_dataframe(rejects, "rejects.csv", "csv")
     if n_kept < 2:
         raise SchemaError(
             f"{src_name}: only {n_kept} of {n_read} rows can be segmented; see the reasons "
@@ -389,18 +479,18 @@ def run_segment_spark(source: str | Path | DataFrame | None, out: str | Path,
     t = time.perf_counter()
     progress("clustering")
     key = plan.id_column
-    fit = fit_spark_full(spark, kept, plan.features, k=int(opts.k), scale=opts.scale,
+    rfm_cols = ["recency_days", "frequency", "monetary"] if derived is not None else []
+    keep = list(dict.fromkeys([c for c in (key, LINE) if c is not None] + rfm_cols))
+    fit = fit_spark_full(spark, acc.kept, plan.features, k=opts.k, scale=opts.scale,
                          log_transform=opts.log_transform, clip=opts.clip, impute=opts.impute,
                          seed=opts.seed, algorithm=opts.algorithm, n_init=opts.n_init,
-                         max_iter=opts.max_iter, tol=opts.tol, id_column=key,
-                         keep=[c for c in (key, LINE) if c is not None], decimals=marks)
+                         max_iter=opts.max_iter, tol=opts.tol, id_column=key, keep=keep,
+                         decimals=marks, k_range=tuple(opts.k_range),
+                         min_segment_share=opts.min_segment_share,
+                         known=(n_kept, {f: n_kept - acc.imputed[f] for f in plan.features}))
+    acc.release()
     model = fit.model
-    model.derivation = ({"kind": "rfm", **{k: rfm_summary.get(k) for k in (
-        "as_of", "columns", "frequency_definition", "feature_definitions", "value",
-        "cancellation_prefix", "window_days")}} if rfm_summary else None)
-    alignment = None
-    if opts.previous:
-        alignment = _align(model, opts.previous)
+    alignment = _align(model, opts.previous) if opts.previous else None
     if opts.names:
         _rename(model, opts.names)
     timings["fit"] = time.perf_counter() - t
@@ -408,34 +498,46 @@ def run_segment_spark(source: str | Path | DataFrame | None, out: str | Path,
     t = time.perf_counter()
     progress("writing outputs")
     names = model.names
-    ids = {int(s["id"]) for s in model.segments}
     remap = alignment_map(model)
     seg_id = remap(F.col(SEG)) if remap else F.col(SEG)
-    name_expr = F.element_at(F.create_map(*[x for s in sorted(ids) for x in (
+    ids = sorted(names)
+    name_expr = F.element_at(F.create_map(*[x for s in ids for x in (
         F.lit(s), F.lit(names[s]))]), seg_id)
-    segments = fit.assignments.select(
+    assigned = fit.assignments
+    scorer_dict = None
+    score_cols: list[str] = []
+    if derived is not None:
+        assigned, edges = spark_rfm_scores(assigned)
+        from ..features import RFMScorer
+
+        scorer = RFMScorer()
+        scorer.edges_, scorer.n_customers_ = edges, n_kept
+        scorer_dict = scorer.to_dict()
+        score_cols = ["r_score", "f_score", "m_score", "rfm_segment"]
+        model.derivation = {"kind": "rfm", "rfm": derived.summary, "scorer": scorer_dict}
+    segments = assigned.select(
         (col(key) if key is not None else F.col(LINE)).alias(key if key is not None else "line"),
         seg_id.cast("long").alias("segment"), name_expr.alias("segment_name"),
-        F.col(DIST).alias("distance"))
+        F.col(DIST).alias("distance"), *[F.col(c) for c in score_cols])
     if opts.output_format == "parquet":
         output.write_dataframe(segments, "segments.parquet", "parquet")
     else:
         output.write_dataframe(segments, "segments.csv", "csv")
     profiles = model.profiles_.copy()  # type: ignore[attr-defined]
     if remap:
-        profiles["segment"] = profiles["segment"].map(model.alignment_new_ids)  # type: ignore[attr-defined]
-        profiles["segment_name"] = profiles["segment"].map(names)
-    elif opts.names:
-        profiles["segment_name"] = profiles["segment"].map(names)
+        new_ids = model.alignment_new_ids  # type: ignore[attr-defined]
+        profiles["segment"] = profiles["segment"].map(new_ids)
+    profiles["segment_name"] = profiles["segment"].map(names)
     write_csv(profiles, output.local("profiles.csv"))
     model.save(output.local("model.json"))
-    sample = _sample_frame(fit.assignments, plan.features, n_kept, opts.seed)
+    sample = _sample_frame(assigned, plan.features, n_kept, score_cols[:2] + score_cols[3:])
     if remap:
         sample["segment"] = sample["segment"].map(model.alignment_new_ids)  # type: ignore[attr-defined]
     write_parquet(sample, output.local("report_sample.parquet"))
 
     path_for_hash = None if (not isinstance(source, str | Path) or is_remote(str(source))) \
         else Path(str(source))
+    choice = fit.k_selection
     summary: dict[str, Any] = {
         "input": {k: v for k, v in read.info.items() if k != "columns"}
         | {"path": src_name,
@@ -446,11 +548,12 @@ def run_segment_spark(source: str | Path | DataFrame | None, out: str | Path,
         "rejects_by_reason": by_reason,
         "reject_reasons": {k: REJECT_REASONS[k] for k in by_reason if k in REJECT_REASONS},
         "missing_policy": opts.missing,
-        "imputed_by_feature": imputed,
+        "imputed_by_feature": acc.imputed,
         "duplicate_ids": opts.duplicates,
         "id_column": key,
         "id_column_detected": bool(plan.id_detected and key is not None),
         "features": list(plan.features),
+        "categorical_features": [],
         "excluded_columns": {str(k): v for k, v in plan.excluded.items()},
         "preprocessing": {"scale": opts.scale, "log_transform": opts.log_transform,
                           "log1p_features": [f for f, b in zip(
@@ -459,23 +562,25 @@ def run_segment_spark(source: str | Path | DataFrame | None, out: str | Path,
                           "impute": opts.impute},
         "k": len(model.segments),
         "k_requested": opts.k,
+        "clear_segmentation": bool(choice.clear_segmentation) if choice is not None else True,
+        "k_selection": (choice.to_dict() | {"spark_sample_rows": int(choice.n_samples)})
+        if choice is not None else None,
+        "noise_customers": 0,
         "algorithm": model.algorithm,
         "metrics": fit.metrics,
         "segments": [{"segment": s["id"], "name": s["name"], "size": s["size"],
                       "share": s["share"], "description": s.get("description", "")}
                      for s in model.segments],
         "alignment": alignment,
+        "transactions": None if derived is None else _transactions_summary(derived, assigned),
         "engine": "spark",
         "spark": _spark_info(spark),
-        "outputs": {"segments": "segments.parquet" if opts.output_format == "parquet"
-                    else "segments.csv", "layout": "Spark folders of part files for "
-                    "segments, rejects and features; single files for the rest"},
+        "outputs": {"layout": "Spark folders of part files: segments, rejects, features; "
+                              "single files: the rest"},
         "seed": opts.seed,
         "options": {k: v for k, v in asdict(opts).items() if k not in ("extra",)},
         "versions": versions() | {"pyspark": spark.version},
     }
-    if rfm_summary is not None:
-        summary["rfm"] = rfm_summary
     timings["write"] = time.perf_counter() - t
     summary["timings_seconds"] = {k: round(v, 4) for k, v in timings.items()} | {
         f"fit_{k}": round(v, 4) for k, v in fit.timings.items()}
@@ -490,6 +595,63 @@ def run_segment_spark(source: str | Path | DataFrame | None, out: str | Path,
     output.cleanup()
     fit.assignments.unpersist()
     return summary
+
+
+def run_choose_k_spark(source: str | Path | DataFrame | None,
+                       options: SegmentOptions | None = None,
+                       spark: SparkSession | None = None, progress: Progress = _noop, *,
+                       master: str | None = None, conf: Mapping[str, Any] | None = None,
+                       table: str | None = None, sample: int = 100_000
+                       ) -> tuple[Any, dict[str, Any]]:
+    """``custseg choose-k --engine spark``: :func:`custseg._pipeline.run_choose_k` on Spark.
+
+    Reading, the row accounting and the preprocessing run on Spark over every row; the
+    candidates of ``options.k_range`` are then evaluated by :func:`custseg.select.choose_k` on
+    a uniform sample of at most ``sample`` preprocessed rows (choose_k fits on at most 20,000
+    of them). Returns the :class:`custseg.select.Choice` and facts about the rows used.
+    """
+    from ._spark_fit import _choose_k_spark, _zcol, scaled_frame
+
+    opts = replace(options, rfm=dict(options.rfm)) if options else SegmentOptions()
+    _check_options(opts)
+    spark = get_spark(spark, master, conf)
+    progress("reading")
+    read = spark_read(spark, source if table is None else None, delimiter=opts.delimiter,
+                      encoding=opts.encoding, table=table)
+    src_name = str(table or (source if not hasattr(source, "columns") else "<DataFrame>"))
+    plan, marks = resolve_columns_spark(read, opts.features, opts.id_column, source=src_name)
+    acc = account_rows_spark(read, plan.features, plan.id_column, missing=opts.missing,
+                             duplicates=opts.duplicates, decimals=marks)
+    progress("choosing k")
+    Z, _, n = scaled_frame(acc.kept, plan.features, decimals=marks,
+                           known=(acc.n_kept, {f: acc.n_kept - acc.imputed[f]
+                                               for f in plan.features}),
+                           impute=opts.impute, log_transform=opts.log_transform,
+                           clip=opts.clip, scale=opts.scale)
+    acc.release()
+    choice = _choose_k_spark(Z, [_zcol(j) for j in range(len(plan.features))], n,
+                             tuple(opts.k_range), algorithm=opts.algorithm, seed=opts.seed,
+                             min_share=opts.min_segment_share, sample=sample)
+    Z.unpersist()
+    info = {"rows": int(acc.n_kept), "rows_rejected": int(acc.n_rejected),
+            "features": list(plan.features), "engine": "spark",
+            "sample_rows": int(choice.n_samples)}
+    return choice, info
+
+
+def _transactions_summary(derived: Any, assigned: DataFrame) -> dict[str, Any]:
+    s = derived.summary
+    counts = assigned.groupBy("rfm_segment").count().collect()
+    return {
+        "unit": "rows_* count customers; lines_* count lines of the log (excluded lines are "
+                "in rejects.csv)",
+        "lines_read": s["lines_read"], "lines_used": s["lines_used"],
+        "lines_excluded": s["lines_excluded"],
+        "lines_excluded_by_reason": {k: v for k, v in s["lines_excluded_by_reason"].items() if v},
+        "rfm_segments": {str(r["rfm_segment"]): int(r["count"])
+                         for r in sorted(counts, key=lambda r: -r["count"])},
+        "rfm": s,
+    }
 
 
 # --------------------------------------------------------------- previous runs and names
@@ -579,9 +741,8 @@ def run_assign_spark(model_path: str | Path, source: str | Path | DataFrame, out
             f"{source} lacks the model's feature column(s) {', '.join(map(repr, absent))}; the "
             f"model needs {', '.join(map(repr, model.features))}. Rename the columns to match.")
     id_col = model.id_column if model.id_column in read.columns else None
-    kept, rejects, imputed = account_rows_spark(read, model.features, id_col, missing=missing,
-                                                duplicates="keep")
-    rejects = rejects.unionByName(read.rejects, allowMissingColumns=True)
+    acc = account_rows_spark(read, model.features, id_col, missing=missing, duplicates="keep")
+    kept, rejects, imputed = acc.kept, acc.rejects, acc.imputed
     assigned = assign_spark(spark, model, kept, keep=[LINE] if id_col is None else [])
     if id_col is None:
         assigned = assigned.withColumnRenamed(LINE, "line")
@@ -595,10 +756,9 @@ def run_assign_spark(model_path: str | Path, source: str | Path | DataFrame, out
     fmt = "parquet" if name.endswith(".parquet") else "csv"
     output.write_dataframe(assigned, name, fmt)
     stem = name.rsplit(".", 1)[0] if "." in name else name
-    by_reason = _reject_counts(rejects)
-    n_rejected = sum(by_reason.values())
+    by_reason, n_rejected = acc.rejects_by_reason, acc.n_rejected
     if n_rejected:
-        output.write_dataframe(rejects.orderBy("line"), f"{stem}.rejects.csv", "csv")
+        output.write_dataframe(rejects, f"{stem}.rejects.csv", "csv")
     stats = assigned.agg(F.count(F.lit(1)).alias("n"),
                          F.sum(F.col("out_of_distribution").cast("int")).alias("ood")).collect()[0]
     per_seg = assigned.groupBy("segment_name").count().collect()
@@ -615,3 +775,75 @@ def run_assign_spark(model_path: str | Path, source: str | Path | DataFrame, out
         "rejects_file": f"{folder}/{stem}.rejects.csv" if n_rejected else None,
         "engine": "spark",
     }
+
+
+# ---------------------------------------------------------------------------------- rfm
+
+
+def spark_rfm_scores(features: DataFrame, bins: int = 5, *, recency: str = "recency_days",
+                     frequency: str = "frequency", monetary: str = "monetary"
+                     ) -> tuple[DataFrame, dict[str, list[float]]]:
+    """:func:`custseg.features.rfm_scores` on Spark: ``r_score``, ``f_score``, ``m_score``
+    (1 to ``bins``) and, with 5 bins, ``rfm_segment``.
+
+    The edges are the exact quantiles at ``1/bins, …`` (numpy's linear interpolation, as
+    :class:`custseg.features.RFMScorer`); a value scores the interval ``(e[i-1], e[i]]`` it falls
+    in, recency reversed. Returns the scored DataFrame and the edges.
+    """
+    from pyspark.sql import functions as F
+
+    from ..features._rfm_segments import _GRID
+    from ._spark_numeric import exact_quantiles
+
+    probs = [i / bins for i in range(1, bins)]
+    roles = {"recency": recency, "frequency": frequency, "monetary": monetary}
+    q = exact_quantiles(features, list(roles.values()), probs)[None]
+    edges = {role: [float(e) for e in q[c]] for role, c in roles.items()}
+    cols = []
+    for role, prefix in (("recency", "r"), ("frequency", "f"), ("monetary", "m")):
+        v = f"CAST({sql_ident(roles[role])} AS DOUBLE)"
+        below = " + ".join(f"CASE WHEN {v} > {e!r}D THEN 1 ELSE 0 END" for e in edges[role])
+        score = f"({bins} - ({below}))" if role == "recency" else f"(({below}) + 1)"
+        cols.append(F.expr(f"CAST({score} AS BIGINT)").alias(f"{prefix}_score"))
+    scored = features.select("*", *cols)
+    if bins == 5:
+        grid = "array(" + ", ".join(sql_string(name) for row in _GRID for name in row) + ")"
+        scored = scored.withColumn("rfm_segment", F.expr(
+            f"element_at({grid}, CAST((r_score - 1) * 5 + (f_score + m_score + 1) div 2 AS INT))"))
+    return scored, edges
+
+
+def run_rfm_spark(source: str | Path | DataFrame, out_file: str | Path, *,
+                  spark: SparkSession | None = None, master: str | None = None,
+                  conf: Mapping[str, Any] | None = None, scores: bool = True,
+                  delimiter: str | None = None, **params: Any) -> dict[str, Any]:
+    """``custseg rfm --engine spark``: derive the features and write them with Spark.
+
+    Writes ``out_file`` (a Spark folder: Parquet, or CSV when it ends in ``.csv``) with the
+    features and, with ``scores``, the RFM scores and named segment; the excluded lines to
+    ``<stem>.rejects.csv`` (a Spark folder, when there are any) and the summary to
+    ``<stem>.summary.json``, beside it. ``params`` are those of
+    :func:`~custseg.engines.spark_rfm`. Returns the summary.
+    """
+    from ..io import write_json
+    from ._spark_rfm import spark_rfm
+
+    spark = get_spark(spark, master, conf)
+    res = spark_rfm(spark, source, delimiter=delimiter, **params)
+    features = res.features
+    if scores and res.summary["customers"] >= 1:
+        features, edges = spark_rfm_scores(features)
+        res.summary["rfm_score_edges"] = edges
+    out_file = str(out_file)
+    folder, name = (out_file.rsplit("/", 1) if "/" in out_file else (".", out_file))
+    output = OutputFolder(spark, folder)
+    if not output.remote:
+        output.staging.mkdir(parents=True, exist_ok=True)
+    output.write_dataframe(features, name, "csv" if name.endswith(".csv") else "parquet")
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    if res.summary["lines_excluded"]:
+        output.write_dataframe(res.rejects, f"{stem}.rejects.csv", "csv")
+    write_json(res.summary, output.local(f"{stem}.summary.json"))
+    output.publish([f"{stem}.summary.json"])
+    output.cleanup()
+    return res.summary

@@ -23,7 +23,7 @@ import numpy as np
 
 from .._exceptions import SchemaError
 from ..prep._typing import MISSING_TOKENS
-from ._spark import INTERNAL, col
+from ._spark import INTERNAL, col, sql_ident, sql_string
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import Column, DataFrame
@@ -48,11 +48,48 @@ ACCURACY = 10_000
 
 @dataclass(frozen=True)
 class Parsed:
-    """Spark expressions of one parsed column."""
+    """Spark SQL expressions (text) of one parsed column.
 
-    value: Column  # double, NULL where missing or invalid
-    missing: Column  # boolean
-    invalid: Column  # boolean
+    Expressions are built as SQL text and turned into columns with ``F.expr``: one Py4J call
+    per expression instead of one per function, which matters on wide tables.
+    """
+
+    value_sql: str  # double, NULL where missing or invalid
+    missing_sql: str  # boolean
+    invalid_sql: str  # boolean
+
+    @property
+    def value(self) -> Column:
+        from pyspark.sql import functions as F
+
+        return F.expr(self.value_sql)
+
+    @property
+    def missing(self) -> Column:
+        from pyspark.sql import functions as F
+
+        return F.expr(self.missing_sql)
+
+    @property
+    def invalid(self) -> Column:
+        from pyspark.sql import functions as F
+
+        return F.expr(self.invalid_sql)
+
+
+def sql_double(x: float) -> str:
+    """A Spark SQL double literal that reads back as exactly ``x``."""
+    x = float(x)
+    if math.isnan(x):
+        return "CAST('NaN' AS DOUBLE)"
+    if math.isinf(x):
+        return f"CAST('{'-' if x < 0 else ''}Infinity' AS DOUBLE)"
+    return f"{x!r}D" if x >= 0 else f"({x!r}D)"
+
+
+def strip_sql(c: str) -> str:
+    """Python's ``str.strip()`` of the text expression ``c``."""
+    return f"regexp_replace({c}, {sql_string(STRIP_RX)}, '')"
 
 
 def strip(c: Column) -> Column:
@@ -62,26 +99,36 @@ def strip(c: Column) -> Column:
     return F.regexp_replace(c, STRIP_RX, "")
 
 
-def _to_double(text: Column) -> tuple[Column, Column]:
-    """(value, ok) of text that pandas.to_numeric would read as a finite float."""
-    from pyspark.sql import functions as F
+def _to_double(text: str) -> tuple[str, str]:
+    """(value, ok) SQL of text that pandas.to_numeric would read as a finite float."""
+    shaped = f"({text} RLIKE {sql_string(NUMBER_RX)})"
+    v = f"try_cast({text} AS DOUBLE)"
+    ok = (f"coalesce({shaped} AND NOT isnan({v}) AND abs({v}) <> CAST('Infinity' AS DOUBLE), "
+          "false)")
+    return f"CASE WHEN {ok} THEN {v} END", ok
 
-    shaped = text.rlike(NUMBER_RX)
-    value = F.when(shaped, text.cast("double"))
-    ok = shaped & ~F.coalesce(F.isnan(value) | (F.abs(value) == float("inf")), F.lit(True))
-    return F.when(ok, value), F.coalesce(ok, F.lit(False))
 
-
-def _text_parts(c: Column) -> dict[str, Column]:
-    from pyspark.sql import functions as F
-
-    t = strip(c)
-    missing = t.isNull() | F.lower(t).isin(sorted(MISSING_TOKENS))
+def _text_parts(c: str) -> dict[str, str]:
+    t = strip_sql(c)
+    tokens = ", ".join(sql_string(tok) for tok in sorted(MISSING_TOKENS))
+    missing = f"({t} IS NULL OR lower({t}) IN ({tokens}))"
     fast, fast_ok = _to_double(t)
-    failed = ~missing & ~fast_ok
-    cleaned = F.regexp_replace(F.regexp_replace(t, SPACES_RX, ""), CURRENCY_RX, "")
+    failed = f"(NOT {missing} AND NOT {fast_ok})"
+    cleaned = (f"regexp_replace(regexp_replace({t}, {sql_string(SPACES_RX)}, ''), "
+               f"{sql_string(CURRENCY_RX)}, '')")
     return {"t": t, "missing": missing, "fast": fast, "fast_ok": fast_ok, "failed": failed,
             "cleaned": cleaned}
+
+
+def decimal_evidence(c: str) -> tuple[str, str]:
+    """SQL of (a value only parses with a decimal comma, a value that parsed has a dot)."""
+    p = _text_parts(c)
+    plain = f"coalesce({c} RLIKE {sql_string(NUMBER_RX)}, false)"
+    comma = (f"CASE WHEN {plain} THEN false ELSE "
+             f"({p['failed']} AND {p['cleaned']} RLIKE {sql_string(COMMA_DECIMAL_RX)}) END")
+    dotted = (f"CASE WHEN {plain} THEN contains({c}, '.') ELSE "
+              f"(NOT {p['missing']} AND NOT {p['failed']} AND contains({p['t']}, '.')) END")
+    return comma, dotted
 
 
 def decimal_marks(df: DataFrame, columns: Sequence[str]) -> dict[str, str]:
@@ -98,11 +145,9 @@ def decimal_marks(df: DataFrame, columns: Sequence[str]) -> dict[str, str]:
         return {c: "." for c in columns}
     aggs = []
     for i, c in enumerate(text):
-        p = _text_parts(col(c))
-        comma = p["failed"] & p["cleaned"].rlike(COMMA_DECIMAL_RX)
-        dotted = ~p["missing"] & ~p["failed"] & p["t"].contains(".")
-        aggs.append(F.max(comma.cast("int")).alias(f"c{i}"))
-        aggs.append(F.max(dotted.cast("int")).alias(f"d{i}"))
+        comma, dotted = decimal_evidence(sql_ident(c))
+        aggs.append(F.expr(f"max(CAST({comma} AS INT))").alias(f"c{i}"))
+        aggs.append(F.expr(f"max(CAST({dotted} AS INT))").alias(f"d{i}"))
     row = df.agg(*aggs).collect()[0]
     marks = {c: "." for c in columns}
     for i, c in enumerate(text):
@@ -112,32 +157,43 @@ def decimal_marks(df: DataFrame, columns: Sequence[str]) -> dict[str, str]:
 
 
 def parse_column(df: DataFrame, name: str, decimal: str = ".") -> Parsed:
-    """Expressions parsing column ``name`` of ``df`` as :func:`custseg.prep.parse_numeric`."""
-    from pyspark.sql import functions as F
+    """Expressions parsing column ``name`` of ``df`` as :func:`custseg.prep.parse_numeric`.
+
+    A cell already shaped like a plain number (the usual case) costs one regular-expression
+    test and a cast; only the others go through the missing tokens, white space, currency
+    signs and thousands separators.
+    """
     from pyspark.sql.types import BooleanType, NumericType, StringType
 
     dtype = df.schema[name].dataType
-    c = col(name)
+    c = sql_ident(name)
     if isinstance(dtype, NumericType | BooleanType):
-        x = c.cast("double")
-        missing = x.isNull() | F.isnan(x)
-        invalid = ~missing & (F.abs(x) == float("inf"))
-        return Parsed(F.when(~missing & ~invalid, x), missing, F.coalesce(invalid, F.lit(False)))
+        x = f"CAST({c} AS DOUBLE)"
+        missing = f"({x} IS NULL OR isnan({x}))"
+        invalid = f"coalesce(NOT {missing} AND abs({x}) = CAST('Infinity' AS DOUBLE), false)"
+        return Parsed(f"CASE WHEN NOT {missing} AND NOT {invalid} THEN {x} END", missing,
+                      invalid)
     if not isinstance(dtype, StringType):
         raise SchemaError(f"Column {name!r} has Spark type {dtype.simpleString()}, which is not "
                           "a number; leave it out of the features or cast it.")
     p = _text_parts(c)
-    if decimal == ",":
-        redo = F.regexp_replace(F.regexp_replace(F.regexp_replace(p["t"], SPACES_RX, ""),
-                                                 r"\.", ""), ",", ".")
-        value, ok = _to_double(redo)
-    else:
-        slow, slow_ok = _to_double(F.regexp_replace(p["cleaned"], ",", ""))
-        value = F.when(p["fast_ok"], p["fast"]).otherwise(slow)
-        ok = p["fast_ok"] | slow_ok
     missing = p["missing"]
-    invalid = ~missing & ~ok
-    return Parsed(F.when(~missing & ok, value), missing, invalid)
+    if decimal == ",":
+        redo = (f"replace(replace(regexp_replace({p['t']}, {sql_string(SPACES_RX)}, ''), "
+                "'.', ''), ',', '.')")
+        value, ok = _to_double(redo)
+        return Parsed(f"CASE WHEN NOT {missing} AND {ok} THEN {value} END", missing,
+                      f"(NOT {missing} AND NOT {ok})")
+    slow, slow_ok = _to_double(f"replace({p['cleaned']}, ',', '')")
+    value = f"CASE WHEN {p['fast_ok']} THEN {p['fast']} ELSE {slow} END"
+    ok = f"({p['fast_ok']} OR {slow_ok})"
+    plain = f"coalesce({c} RLIKE {sql_string(NUMBER_RX)}, false)"
+    finite = f"abs(try_cast({c} AS DOUBLE)) <> CAST('Infinity' AS DOUBLE)"
+    return Parsed(
+        f"CASE WHEN {plain} THEN CASE WHEN {finite} THEN try_cast({c} AS DOUBLE) END "
+        f"WHEN NOT {missing} AND {ok} THEN {value} END",
+        f"CASE WHEN {plain} THEN false ELSE {missing} END",
+        f"CASE WHEN {plain} THEN NOT {finite} ELSE (NOT {missing} AND NOT {ok}) END")
 
 
 def numeric_columns(df: DataFrame, columns: Sequence[str],

@@ -42,6 +42,9 @@ __all__ = ["LINE", "FILE", "SparkRead", "spark_read", "with_row_numbers"]
 
 LINE = f"{INTERNAL}line"
 FILE = f"{INTERNAL}file"
+BAD = f"{INTERNAL}bad"  # the line is malformed (its cells are not to be used)
+RAW = f"{INTERNAL}raw"  # a malformed line's text (first RAW_LIMIT characters)
+DETAIL = f"{INTERNAL}detail"  # why it is malformed
 RAW_LIMIT = 1000
 
 _PARQUET = (".parquet", ".pq", ".parq")
@@ -67,12 +70,16 @@ class SparkRead:
     info : dict
         ``path``, ``format``, ``delimiter``, ``files``, ``blank_lines``, ``renamed_columns``,
         ``line_meaning``.
+    staged : pyspark.sql.DataFrame or None
+        Text sources: every data line, good or malformed, with ``BAD``, ``RAW`` and ``DETAIL``
+        columns, so that one pass can account for all of them.
     """
 
     frame: DataFrame
     rejects: DataFrame
     columns: list[str]
     info: dict[str, Any] = field(default_factory=dict)
+    staged: DataFrame | None = None
 
     @property
     def multi_file(self) -> bool:
@@ -268,7 +275,7 @@ def _read_text(spark: SparkSession, path: str, *, delimiter: str | None,
     lines = raw.select(F.col("value"), F.col("_metadata.file_path").alias(FILE),
                        F.col("_metadata.file_block_start").alias(blk),
                        F.monotonically_increasing_id().alias(mid))
-    blank = strip(F.col("value")) == ""
+    blank = _blank(F.col("value"))
     splits = (lines.groupBy(FILE, blk)
               .agg(F.count(F.lit(1)).alias("n"), F.min(mid).alias("m"),
                    F.count(F.when(blank, 1)).alias("nb"),
@@ -299,21 +306,21 @@ def _read_text(spark: SparkSession, path: str, *, delimiter: str | None,
                         F.col(f"{INTERNAL}hdr")))
 
     first_file = sorted(header_line)[0]
-    sample_rows = (numbered.where((F.col(FILE) == first_file) & ~blank)
-                   .where(F.col(LINE) <= F.lit(header_line[first_file] + 400))
-                   .select("value", LINE).collect())
-    sample = [r["value"] for r in sorted(sample_rows, key=lambda r: r[LINE])]
+    first_line = header_line[first_file]
+    wanted = (F.col(FILE) == first_file) & (F.col(LINE) >= first_line) & \
+        (F.col(LINE) <= first_line + 400)
+    if header:
+        wanted = wanted | (F.col(LINE) == F.col(f"{INTERNAL}hdr"))
+    rows = numbered.where(wanted & ~blank).select(FILE, LINE, "value").collect()
+    rows.sort(key=lambda r: (r[FILE] != first_file, r[FILE], r[LINE]))
+    sample = [r["value"] for r in rows if r[FILE] == first_file]
     if sample:
         sample[0] = sample[0].removeprefix("\ufeff")
     from ..io._sniff import WHITESPACE, sniff_delimiter, unique_names
 
     delim = delimiter or sniff_delimiter("\n".join(sample), truncated=False)
-    headers = {}
-    hdr_rows = (numbered.where(F.col(LINE) == F.col(f"{INTERNAL}hdr")) if header else
-                numbered.where((F.col(FILE) == first_file)
-                               & (F.col(LINE) == header_line[first_file])))
-    for r in hdr_rows.select(FILE, "value").collect():
-        headers[r[FILE]] = _split_header(r["value"].removeprefix("\ufeff"), delim)
+    headers = {r[FILE]: _split_header(r["value"].removeprefix("\ufeff"), delim) for r in rows
+               if r[LINE] == header_line.get(r[FILE])}
     names_raw = headers[first_file]
     if header:
         odd = [f for f, h in headers.items() if h != names_raw]
@@ -346,22 +353,26 @@ def _read_text(spark: SparkSession, path: str, *, delimiter: str | None,
         nfields = F.size(F.split(F.col("value"), _outside_quotes(delim)))
     multi = len(files) > 1
     keep = [FILE] if multi else []
-    staged = body.select("value", LINE, *keep, bad.alias(f"{INTERNAL}bad"),
-                         nfields.alias(f"{INTERNAL}nf"),
-                         *[_blank_to_null(c).alias(n) for c, n in zip(cells, names, strict=True)])
-    frame = staged.where(~F.col(f"{INTERNAL}bad")).select(*names, LINE, *keep)
-    rejects = staged.where(F.col(f"{INTERNAL}bad")).select(
+    detail = F.format_string(f"line %d has %d fields, expected {ncols}", F.col(LINE), nfields)
+    staged = body.select(*[_blank_to_null(c).alias(n) for c, n in zip(cells, names, strict=True)],
+                         LINE, *keep, bad.alias(BAD),
+                         F.when(bad, F.substring(F.col("value"), 1, RAW_LIMIT)).alias(RAW),
+                         F.when(bad, detail).alias(DETAIL))
+    # parsed once, used by every later pass (roles, accounting, fit)
+    from pyspark import StorageLevel
+
+    staged = staged.persist(StorageLevel.MEMORY_AND_DISK)
+    frame = staged.where(~F.col(BAD)).select(*names, LINE, *keep)
+    rejects = staged.where(F.col(BAD)).select(
         F.col(LINE).alias("line"), F.lit("malformed_row").alias("reason"),
-        F.format_string(f"line %d has %d fields, expected {ncols}", F.col(LINE),
-                        F.col(f"{INTERNAL}nf")).alias("detail"),
-        F.substring(F.col("value"), 1, RAW_LIMIT).alias("raw_line"),
+        F.col(DETAIL).alias("detail"), F.col(RAW).alias("raw_line"),
         *([F.col(FILE).alias("file")] if multi else []))
     info = {"path": path, "format": "csv", "delimiter": delim, "files": len(files),
             "header_line": header_line[first_file] if header else None,
             "renamed_columns": renamed, "blank_lines": blank_lines,
             "encoding": "utf-8",
             "line_meaning": "1-based physical line number in its file (one line per record)"}
-    return SparkRead(frame, rejects, names, info)
+    return SparkRead(frame, rejects, names, info, staged=staged)
 
 
 def _outside_quotes(delim: str) -> str:
@@ -382,7 +393,19 @@ def _split_header(text: str, delim: str) -> list[str]:
     return next(csv.reader(io.StringIO(text), delimiter=delim, quotechar='"'), [])
 
 
+#: What the local reader trims before calling a cell or a line blank.
+_SPACE = " \t\r\n\f\v"
+
+
+def _blank(c: Column) -> Column:
+    """True when ``c`` is empty or only white space (`` \t\r\n\f\v``), as the local
+    reader decides."""
+    from pyspark.sql import functions as F
+
+    return F.btrim(c, F.lit(_SPACE)) == ""
+
+
 def _blank_to_null(c: Column) -> Column:
     from pyspark.sql import functions as F
 
-    return F.when(strip(c) != "", c)
+    return F.when(~_blank(c), c)

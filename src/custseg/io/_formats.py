@@ -222,6 +222,9 @@ def read_json(path: Path, gz: bool, encoding: str | None) -> FormatRead:
 def _read_json_array(path: Path, text: str, used: str) -> FormatRead:
     try:
         items = json.loads(text)
+    except RecursionError as exc:
+        raise InputFileError(f"{path} is nested too deeply to be an array of JSON objects."
+                             ) from exc
     except json.JSONDecodeError as exc:
         raise InputFileError(
             f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."

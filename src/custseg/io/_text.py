@@ -50,6 +50,7 @@ from ._sniff import (
 logger = logging.getLogger(__name__)
 
 RAW_LIMIT = 1000  # characters of a rejected record kept in ``rejects.raw``
+MAX_RECORD_BYTES = 64 << 20  # a longer record is rejected (line_too_long), never parsed
 _BLOCK = 4 << 20
 _UTF8 = {"utf-8", "utf-8-sig"}
 _MAX_RESTARTS = 1000  # unclosed quotes tolerated before the file is declared unreadable
@@ -413,8 +414,15 @@ def _read_fast(path: Path, src: Path, gz: bool, skip: int, delimiter: str,
         except csv.Error as exc:
             raise _NeedsCsvModule from exc
 
+    fields, errors = scan.fields, {}
+    too_long = (scan.ends - scan.starts) > MAX_RECORD_BYTES
+    if too_long.any():  # rejected before a parser holds one in memory
+        fields = np.where(too_long, -1, scan.fields)
+        errors = {int(i): ("line_too_long", f"line {int(scan.lines[i])} holds "
+                           f"{int(scan.ends[i] - scan.starts[i]):,} bytes; a row may hold at "
+                           f"most {MAX_RECORD_BYTES:,}") for i in np.flatnonzero(too_long)}
     try:
-        lay = layout(path, scan.lines, scan.fields, scan.blank, raw, parse)
+        lay = layout(path, scan.lines, fields, scan.blank, raw, parse, errors)
         if len(parse(lay.header)) != scan.fields[lay.header]:
             raise _NeedsCsvModule
     except _NeedsCsvModule:  # the csv module splits some record differently: let it decide
@@ -427,7 +435,7 @@ def _read_fast(path: Path, src: Path, gz: bool, skip: int, delimiter: str,
         endings = scan.crlf[good][terminated]
         strict = bool(endings.all() or not endings.any())
         multiline = bool((np.diff(scan.lines) > 1).any())
-        max_line = int(max(2 << 20, (scan.ends - scan.starts).max() + 64))
+        max_line = int(max(2 << 20, (scan.ends[good] - scan.starts[good]).max() + 64))
         target, target_gz = src, gz
         if not direct:
             target, target_gz = workdir / "records.csv", False
@@ -506,7 +514,9 @@ def _parse_records(path: Path, text: str, delimiter: str):
         except StopIteration:
             break
         except csv.Error as exc:
-            if feed.pos >= len(lines):  # the record ran to the end of the file
+            # the record ran to the end of the file (not: the last record closes its quote and
+            # goes on, as in '"a";0', which is one bad record)
+            if feed.pos >= len(lines) and "expected after" not in str(exc):
                 restarts += 1
                 if restarts > _MAX_RESTARTS:
                     raise InputFileError(

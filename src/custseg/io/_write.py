@@ -10,6 +10,7 @@ import math
 import os
 import secrets
 import stat
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -22,6 +23,11 @@ from .._exceptions import InvalidParameterError
 #: First characters that make a spreadsheet read a cell as a formula or command (OWASP
 #: "CSV Injection"): ``=``, ``+``, ``-``, ``@``, tab and carriage return.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+#: Test-only hook (tests/reliability/test_atomic_writes.py): when this variable is set, every
+#: atomic write sleeps that many seconds after its temporary file is complete and before the
+#: rename, so that a test can ``kill -9`` the process in the middle of writing outputs.
+_TEST_DELAY_ENV = "CUSTSEG_TEST_WRITE_DELAY"
 
 
 @contextlib.contextmanager
@@ -82,6 +88,8 @@ def atomic_write(path: str | os.PathLike[str], mode: Literal["w", "wb"] = "w", *
             yield f
             f.flush()
             os.fsync(f.fileno())
+            if _TEST_DELAY_ENV in os.environ:  # test hook, see _TEST_DELAY_ENV
+                time.sleep(float(os.environ[_TEST_DELAY_ENV]))
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -21,9 +21,14 @@ FORMAT = "custseg.model"
 FORMAT_VERSION = 1
 MAX_MODEL_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 32
+MAX_ITEMS = 10_000  # items of any one list (the schema's limit for segments and numbers)
+MAX_VALUES = 1_000_000  # values in all (a model of 1,000 features x 100 segments holds ~1e6)
 # A customer is flagged out of distribution when its distance to the nearest centroid exceeds
 # this multiple of that segment's 99th-percentile training distance.
 OOD_FACTOR = 1.5
+# Larger feature values are refused like text: no customer measure is that large, and their
+# squares (variances, distances) would overflow float64 to inf.
+MAX_ABS_VALUE = 1e100
 
 
 @lru_cache(maxsize=1)
@@ -50,9 +55,11 @@ def feature_matrix(frame: pd.DataFrame, features: list[str], *, source: str | No
         parsed = parse_numeric(frame[f])
         X[:, j] = parsed.values
         invalid[:, j] = parsed.invalid
-        if np.isinf(parsed.values).any():
-            invalid[:, j] |= np.isinf(parsed.values)
-            X[np.isinf(X[:, j]), j] = np.nan
+        with np.errstate(invalid="ignore"):
+            huge = np.abs(parsed.values) > MAX_ABS_VALUE  # inf, and squares that overflow
+        if huge.any():
+            invalid[:, j] |= huge
+            X[huge, j] = np.nan
     if on_invalid == "raise" and invalid.any():
         i, j = np.argwhere(invalid)[0]
         value = frame[features[j]].iloc[i]
@@ -204,6 +211,9 @@ class SegmentModel:
             "out_of_distribution": dist > OOD_FACTOR * q99,
         })
         if self.id_column is not None and self.id_column in frame.columns:
+            if self.id_column in out.columns:
+                raise SchemaError(f"The model's ID column {self.id_column!r} has the name of an "
+                                  "output column; rename it in the data and refit the model.")
             out.insert(0, self.id_column, frame[self.id_column].to_numpy())
         return out
 
@@ -286,6 +296,8 @@ class SegmentModel:
         ids = [s["id"] for s in segs]
         if len(set(ids)) != len(ids):
             raise ModelFormatError("segments: segment ids must be unique.")
+        if d["algorithm"]["name"] == "gmm":
+            _check_gmm(d["algorithm"]["params"], len(segs), n_scaled)
         segments = [{k: v for k, v in s.items() if k != "centroid_scaled"} for s in segs]
         return cls(id_column=d["input"]["id_column"], preprocessor=pre, centroids_scaled=C,
                    segments=segments, algorithm=d["algorithm"], engine=d["engine"],
@@ -303,8 +315,7 @@ class SegmentModel:
             raise ModelFormatError("Model file is nested too deeply.") from exc
         except (ValueError, UnicodeDecodeError) as exc:
             raise ModelFormatError(f"Model file is not valid JSON: {exc}") from exc
-        if _depth(d) > MAX_DEPTH:
-            raise ModelFormatError("Model file is nested too deeply.")
+        _check_size(d)
         return cls.from_dict(d)
 
     @classmethod
@@ -326,18 +337,46 @@ class SegmentModel:
             raise ModelFormatError(f"{path}: {exc}") from None
 
 
+def _check_gmm(params: dict, k: int, d: int) -> None:
+    """A mixture's weights (k, positive) and covariances ((k, d, d) positive definite, or
+    (k, d) positive diagonals), which assignment uses."""
+    try:
+        w = np.asarray(params["weights"], dtype=np.float64)
+        cov = np.asarray(params["covariances"], dtype=np.float64)
+        ok = (w.shape == (k,) and cov.shape in ((k, d, d), (k, d)) and np.isfinite(w).all()
+              and (w > 0).all() and np.isfinite(cov).all())
+        if ok:
+            for c in cov:
+                np.linalg.cholesky(c if c.ndim == 2 else np.diag(c))
+    except (KeyError, TypeError, ValueError, np.linalg.LinAlgError):
+        ok = False
+    if not ok:
+        raise ModelFormatError(f"algorithm.params: a gmm model needs {k} positive weights and "
+                               f"{k} positive definite {d}x{d} covariances (or diagonals).")
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"non-standard JSON constant {name} (NaN/Infinity are not allowed)")
 
 
-def _depth(obj: Any, level: int = 0) -> int:
-    if level > MAX_DEPTH:
-        return level
-    if isinstance(obj, dict):
-        return max((_depth(v, level + 1) for v in obj.values()), default=level + 1)
-    if isinstance(obj, list):
-        return max((_depth(v, level + 1) for v in obj), default=level + 1)
-    return level
+def _check_size(obj: Any) -> None:
+    """Refuse deep nesting, long lists and too many values before the schema check, whose
+    time grows with every value (tens of seconds for a few million)."""
+    stack, nodes = [(obj, 0)], 0
+    while stack:
+        value, level = stack.pop()
+        nodes += 1
+        if level > MAX_DEPTH:
+            raise ModelFormatError("Model file is nested too deeply.")
+        if nodes > MAX_VALUES:
+            raise ModelFormatError(f"Model file holds more than {MAX_VALUES:,} values; "
+                                   "refusing to load it.")
+        if isinstance(value, list) and len(value) > MAX_ITEMS:
+            raise ModelFormatError(f"Model file holds a list of {len(value):,} items (at most "
+                                   f"{MAX_ITEMS:,} are allowed).")
+        if isinstance(value, dict | list):
+            stack.extend((v, level + 1) for v in (value.values() if isinstance(value, dict)
+                                                  else value))
 
 
 def _json_safe(obj: Any) -> Any:

@@ -29,76 +29,48 @@ def _distance_row(XT, i, row):  # pragma: no cover - numba
         row[j] = np.sqrt(row[j])
 
 
-@njit(cache=True, inline="always")
-def _score(sums, counts_q, own):  # pragma: no cover - numba
-    """Silhouette of one row from its distance sums per cluster (scikit-learn's rules)."""
-    if counts_q[own] <= 1:
-        return 0.0
-    a = sums[own] / (counts_q[own] - 1)
-    b = np.inf
-    for c in range(sums.shape[0]):
-        if c != own and counts_q[c] > 0:
-            v = sums[c] / counts_q[c]
-            if v < b:
-                b = v
-    if b == np.inf:
-        return 0.0
-    m = a if a > b else b
-    return (b - a) / m if m > 0 else 0.0
-
-
 @njit(cache=True, parallel=True)
-def _silhouette_cells(XT, cell_of, cell_labels, counts):  # pragma: no cover - numba
-    """All labellings at once through their common refinement.
+def _sums_to_groups(XT, groups, n_groups):  # pragma: no cover - numba
+    """For every row, the sum of its Euclidean distances to the rows of each group.
 
-    The rows fall into ``n_cells`` cells (distinct label tuples across the labellings). Each
-    row's distances are summed once per cell; every labelling's per-cluster sums are then sums
-    of cells, so the work per pair of rows is one addition however many k there are.
+    One fused pass per row: its distances are computed into a row buffer (vectorised over
+    the other rows) and added to their groups, never stored as a matrix. (Measuring each pair
+    once and adding it to both rows was twice as slow: the second row's writes are strided.)
     """
     s = XT.shape[1]
-    n_cells, K = cell_labels.shape
-    kmax = counts.shape[1]
-    out = np.zeros((K, s))
+    out = np.zeros((s, n_groups))
     for i in prange(s):
         row = np.empty(s)
         _distance_row(XT, i, row)
-        acc = np.zeros(n_cells)
         for j in range(s):
-            acc[cell_of[j]] += row[j]
-        sums = np.zeros(kmax)
-        own_cell = cell_of[i]
-        for q in range(K):
-            sums[:] = 0.0
-            for c in range(n_cells):
-                sums[cell_labels[c, q]] += acc[c]
-            out[q, i] = _score(sums, counts[q], cell_labels[own_cell, q])
+            out[i, groups[j]] += row[j]
     return out
 
 
-@njit(cache=True, parallel=True)
-def _silhouette_direct(XT, L, counts):  # pragma: no cover - numba
-    """All labellings at once, adding every distance to each labelling's cluster sums."""
-    s = XT.shape[1]
-    K = L.shape[0]
-    kmax = counts.shape[1]
-    out = np.zeros((K, s))
-    for i in prange(s):
-        row = np.empty(s)
-        _distance_row(XT, i, row)
-        sums = np.zeros(kmax)
-        for q in range(K):
-            sums[:] = 0.0
-            lab = L[q]
-            for j in range(s):
-                sums[lab[j]] += row[j]
-            out[q, i] = _score(sums, counts[q], lab[i])
-    return out
+def _mean_silhouette(sums: np.ndarray, labels: np.ndarray, counts: np.ndarray) -> float:
+    """Mean silhouette from per-cluster distance sums (scikit-learn's rules)."""
+    s = len(labels)
+    rows = np.arange(s)
+    own_n = counts[labels]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = sums[rows, labels] / np.maximum(own_n - 1, 1)
+        means = sums / counts[None, :]
+        means[rows, labels] = np.inf
+        means[:, counts == 0] = np.inf
+        b = means.min(axis=1)
+        sil = (b - a) / np.maximum(a, b)
+    sil[(own_n <= 1) | ~np.isfinite(sil)] = 0.0
+    return float(sil.mean())
 
 
 def silhouettes(Xs: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Mean silhouette of the rows ``Xs`` under each labelling in ``labels``.
 
-    Each pairwise distance is computed once for all labellings.
+    Every pairwise distance is computed once for all labellings: the rows are grouped by the
+    labellings' common refinement (the distinct tuples of labels, usually a few dozen), each
+    row's distances are summed per group in one fused numba pass, and every labelling's
+    per-cluster sums are then sums of groups. When the refinement has more groups than the
+    labellings have clusters together, the clusters of each labelling are used directly.
 
     Parameters
     ----------
@@ -114,18 +86,43 @@ def silhouettes(Xs: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """
     XT = np.ascontiguousarray(np.asarray(Xs, dtype=np.float64).T)
     L = np.ascontiguousarray(labels, dtype=np.int64)
-    kmax = int(L.max()) + 1
-    counts = np.zeros((L.shape[0], kmax), dtype=np.int64)
-    for q in range(L.shape[0]):
-        counts[q] = np.bincount(L[q], minlength=kmax)
+    K = L.shape[0]
+    ks = L.max(axis=1) + 1
     cells, cell_of = np.unique(L.T, axis=0, return_inverse=True)
-    if len(cells) <= max(64, L.shape[1] // 8):
-        per_row = _silhouette_cells(XT, cell_of.reshape(-1).astype(np.int64),
-                                    np.ascontiguousarray(cells, dtype=np.int64), counts)
+    cell_of = cell_of.reshape(-1).astype(np.int64)
+    if len(cells) <= ks.sum():
+        sums = _sums_to_groups(XT, cell_of, len(cells))
+        per_label = []
+        for q in range(K):
+            M = np.zeros((len(cells), ks[q]))
+            M[np.arange(len(cells)), cells[:, q]] = 1.0
+            per_label.append(sums @ M)
     else:
-        per_row = _silhouette_direct(XT, L, counts)
-    out = per_row.mean(axis=1)
-    out[(counts > 0).sum(axis=1) < 2] = np.nan
+        offsets = np.r_[0, np.cumsum(ks)]
+        stacked = _sums_to_groups_multi(XT, L, offsets)
+        per_label = [stacked[:, offsets[q]:offsets[q + 1]] for q in range(K)]
+    out = np.full(K, np.nan)
+    for q in range(K):
+        counts = np.bincount(L[q], minlength=ks[q])
+        if (counts > 0).sum() >= 2:
+            out[q] = _mean_silhouette(per_label[q], L[q], counts)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def _sums_to_groups_multi(XT, L, offsets):  # pragma: no cover - numba
+    """As :func:`_sums_to_groups` for several labellings at once (columns side by side)."""
+    s = XT.shape[1]
+    K = L.shape[0]
+    out = np.zeros((s, offsets[K]))
+    for i in prange(s):
+        row = np.empty(s)
+        _distance_row(XT, i, row)
+        for q in range(K):
+            lab = L[q]
+            base = offsets[q]
+            for j in range(s):
+                out[i, base + lab[j]] += row[j]
     return out
 
 

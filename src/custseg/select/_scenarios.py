@@ -91,8 +91,8 @@ def anisotropic(n: int, rng: np.random.Generator, k: int = 4, d: int = 3) -> Sce
 def noise_features(n: int, rng: np.random.Generator, k: int = 4) -> Scenario:
     """Segments in 4 informative features plus 3 pure-noise features of the same scale."""
     X, y = _mixture(_centres(k, 4, 6.0, rng), _sizes(n, np.full(k, 1.0 / k)), 1.0, rng)
-    Xs = _standardise(X)
-    return Scenario(f"noise features k={k}", np.c_[Xs, rng.normal(size=(n, 3))], k, y)
+    return Scenario(f"noise features k={k}", _standardise(np.c_[X, rng.normal(size=(n, 3))]),
+                    k, y)
 
 
 def lognormal_spend(n: int, rng: np.random.Generator, k: int = 4) -> Scenario:
