@@ -30,12 +30,23 @@ system-deps:
 test: $(VENV)/.dev-installed system-deps
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
+# Long property-based fuzzing of readers, pipeline, model loading and report escaping.
+fuzz: $(VENV)/.dev-installed system-deps
+	CUSTSEG_FUZZ=1 $(BIN)/python -m pytest tests/reliability -m "fuzz or not fuzz" $(PYTEST_ARGS)
+
 test-slow: $(VENV)/.dev-installed system-deps
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
 # Example reports (demo, Mall, Wholesale, Online Retail) with their size and open time.
 reports: $(VENV)/.dev-installed system-deps
 	$(BIN)/python scripts/make_reports.py --out reports
+
+# Benchmarks against the peers, side by side in one run (see benchmarks/README.md).
+bench: $(VENV)/.dev-installed system-deps
+	$(BIN)/python benchmarks/run_all.py
+
+bench-quick: $(VENV)/.dev-installed system-deps
+	$(BIN)/python benchmarks/run_all.py --quick
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests benchmarks
