@@ -2,8 +2,9 @@
 
 Scenarios with known truth (``custseg.select._scenarios``): well-separated blobs with 2 to 9
 segments, unequal sizes 60/30/10, anisotropic segments, noise features, log-normal spend
-(log1p + standardised, as the default preprocessing), and data without structure (uniform,
-one Gaussian), where the right answer is ``clear_segmentation=False``.
+(log1p + standardised, as the default preprocessing), heavy-tailed segments (Student's t), and
+data without structure (uniform, one Gaussian), where the right answer is
+``clear_segmentation=False``.
 
 The peers follow the usual recipe: ``sklearn.cluster.KMeans`` (default parameters) at every k,
 then the k with the best silhouette (``silhouette_score``), or the elbow of the inertia curve
@@ -12,7 +13,7 @@ them buys.
 
 Run::
 
-    python benchmarks/bench_quality.py               # 3 repeats x 19 scenarios, n = 1500
+    python benchmarks/bench_quality.py               # 3 repeats x 21 scenarios, n = 1500
     python benchmarks/bench_quality.py --repeats 1 --n 800
 
 Writes ``benchmarks/results/quality.json``.

@@ -34,8 +34,8 @@ def test_scenarios_have_a_well_defined_truth():
 
 
 def test_true_k_found_quick():
-    """16 structured scenarios (blobs k = 2..9, 60/30/10, anisotropic, noise features,
-    log-normal spend) and 3 without structure, 800 rows each."""
+    """18 structured scenarios (blobs k = 2..9, 60/30/10, anisotropic, noise features,
+    log-normal spend, heavy tails) and 3 without structure, 800 rows each."""
     hit_rate, flagged, clear, misses = _score(make_scenarios(800, 0), seed=0)
     assert hit_rate >= 0.9, misses
     assert flagged == 1.0, misses
@@ -44,7 +44,7 @@ def test_true_k_found_quick():
 
 @pytest.mark.slow
 def test_true_k_found_full():
-    """Three repeats at 1,500 rows (48 structured, 9 without structure)."""
+    """Three repeats at 1,500 rows (54 structured, 9 without structure)."""
     scenarios = [sc for seed in (1, 2, 3) for sc in make_scenarios(1500, seed)]
     hit_rate, flagged, clear, misses = _score(scenarios, seed=1)
     assert hit_rate >= 0.9, misses

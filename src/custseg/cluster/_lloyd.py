@@ -2,37 +2,44 @@
 
 The kernels aim at the physical floor of one k-means iteration, reading the feature matrix once
 (DESIGN.md §6), and give the partition scikit-learn's ``KMeans(algorithm="lloyd")`` gives from
-the same start.
+the same start. Public entry points: :func:`lloyd` (from given centres), :func:`kmeans_plusplus`
+(scikit-learn's seeding, same draws), :func:`kmeans_fit` (``n_init`` starts, best kept) and
+:func:`select_algorithm` (the ``algorithm="auto"`` rule).
 
 How a Lloyd iteration is laid out
 ---------------------------------
 One parallel pass over ``X`` per iteration does the assignment and the centre update together.
 Rows are cut into fixed blocks of ``_BLOCK`` rows (the parallel work items). Each block copies
-``_TILE`` rows at a time into a small transposed tile (centred on the column means), so the inner
-loops run over rows and the loop vectoriser turns them into SIMD code; numba's SLP vectoriser is
-off (numba issue #8705), which rules out vectorising over the handful of features or centres.
-Distances use the expansion ``|c'|^2 - 2 x'.c'`` on centred data (``x' = x - mean``), as
-scikit-learn does, so the cancellation error is that of the spread of the data, not of its
-offset. Each block writes its partial sums, weights and counts to its own slot; the slots are
-added in block order after the parallel loop, so a result does not depend on the number of
-threads.
+``_TILE`` rows at a time into a small transposed float32 tile, centred on the column means, so
+the inner loops run over rows and LLVM's loop vectoriser turns them into 8-lane SIMD code
+(numba's SLP vectoriser is off, numba issue #8705, which rules out vectorising over the handful
+of features or centres). Distances use the expansion ``|c'|^2 - 2 x'.c'`` on centred data
+(``x' = x - mean``), as scikit-learn does, so the cancellation error is that of the spread of
+the data, not of its offset. The kernel keeps the two smallest values per row; a row whose two
+nearest centres are closer than a bound on the float32 rounding error is re-decided in float64
+by direct differences. The assignment is therefore the float64 one, for float64 and float32
+data alike, at the speed of float32 lanes; ``fastmath`` stays off (no reassociation, IEEE
+semantics).
 
-Centre sums are recomputed from scratch on the first iteration and every ``_REFRESH``
+Each block writes its partial sums and counts to its own slot; the slots are added in block
+order after the parallel loop, so a result does not depend on the number of threads. Sums are
+float64. They are recomputed from scratch on the first iteration and every ``_REFRESH``
 iterations; in between, only rows that changed cluster are added to their new cluster and taken
-from the old one, which is exact in exact arithmetic and saves a scattered add per row.
-Everything is accumulated in float64; distances are computed in the dtype of ``X`` (float32 data
-stays float32 in memory and in the SIMD lanes).
+from the old one (exact in exact arithmetic; with sample weights every pass recomputes them, so
+an emptied cluster is exactly empty).
 
-Hamerly's algorithm (``algorithm="hamerly"``) keeps, per row, an upper bound on the distance to
-its centre and a lower bound on the distance to any other centre, stored relative to the
-cumulative drift of the centres so that rows whose bounds still prove their assignment are not
-written, and their features are not read. It visits the same sequence of partitions as Lloyd
-(up to ties within rounding) at a fraction of the memory traffic once the centres settle.
+Hamerly's algorithm (``algorithm="hamerly"``) keeps per row an upper bound on the distance to
+its centre and a lower bound on the distance to any other centre, in float32 rounded outwards,
+stored relative to the cumulative drift of the centres so that rows whose bounds still prove
+their assignment are neither read nor written. The other rows are gathered into tiles and
+assigned as above. It visits the same sequence of partitions as Lloyd and pays when distances
+dominate (many clusters or features); :func:`select_algorithm` documents the rule.
 
 The numerics follow scikit-learn's ``_kmeans_single_lloyd``: the same convergence rule (labels
 unchanged, or squared centre shift at most ``tol`` times the mean feature variance), the same
-relocation of empty clusters (to the rows farthest from their centres), and a final assignment so
-that the labels are those of the returned centres.
+relocation of empty clusters (to the rows farthest from their centres, made deterministic), the
+centres as sums times the reciprocal weight, and a final assignment so that the labels are
+those of the returned centres, with the inertia computed directly in float64.
 """
 
 from __future__ import annotations
@@ -53,7 +60,7 @@ logger = logging.getLogger(__name__)
 
 _BLOCK = 8192  # rows per parallel work item; partial results are reduced in block order
 _TILE = 256  # rows transposed together so that the inner loops run over rows
-_REFRESH = 16  # recompute the centre sums from scratch at least this often (iterations)
+_REFRESH = 32  # recompute the centre sums from scratch at least this often (iterations)
 _FULL, _DELTA, _FINAL = 0, 1, 2  # modes of the Lloyd pass
 
 
@@ -201,7 +208,7 @@ def _exact_nearest(X, i, C):  # pragma: no cover - numba
 
 
 @njit(parallel=True, fastmath=False, cache=True)
-def _lloyd_pass(X, mu, W, cst, margin, C, sw, labels, psum, pcnt, pch, pin, prc,
+def _lloyd_pass(X, P, mu, W, cst, margin, C, sw, labels, psum, pcnt, pch, pin, prc,
                 mode):  # pragma: no cover - numba
     """One fused pass: assign every row, and accumulate the centre sums per block.
 
@@ -215,11 +222,15 @@ def _lloyd_pass(X, mu, W, cst, margin, C, sw, labels, psum, pcnt, pch, pin, prc,
     the float64 centres ``C``; no sums). ``sw`` is empty when unweighted. Per block ``b``:
     ``psum[b]`` (k, d) sums, ``pcnt[b]`` (k,) weights, ``pch[b]`` changed labels, ``pin[b]``
     inertia (``_FINAL`` only), ``prc[b]`` rows re-decided in float64.
+
+    ``P`` is the packed copy of :func:`_pack` (then the tiles are read from it, not built), or
+    an empty array.
     """
     n, d = X.shape
     k = W.shape[0]
     nb = psum.shape[0]
     weighted = sw.shape[0] > 0
+    packed = P.shape[0] > 0
     for b in prange(nb):
         ps = psum[b]
         pc = pcnt[b]
@@ -227,7 +238,7 @@ def _lloyd_pass(X, mu, W, cst, margin, C, sw, labels, psum, pcnt, pch, pin, prc,
             pc[j] = 0.0
             for f in range(d):
                 ps[j, f] = 0.0
-        xt = np.empty((d, _TILE), dtype=np.float32)
+        buf = np.empty((d, _TILE), dtype=np.float32)
         acc = np.empty(_TILE, dtype=np.float32)
         best = np.empty(_TILE, dtype=np.float32)
         second = np.empty(_TILE, dtype=np.float32)
@@ -239,17 +250,20 @@ def _lloyd_pass(X, mu, W, cst, margin, C, sw, labels, psum, pcnt, pch, pin, prc,
         i1 = min(n, i0 + _BLOCK)
         for s0 in range(i0, i1, _TILE):
             m = min(_TILE, i1 - s0)
-            _transpose_tile(X, s0, m, mu, xt)
+            if packed:
+                xt = P[s0 // _TILE]
+            else:
+                _transpose_tile(X, s0, m, mu, buf)
+                xt = buf
             _tile_nearest(xt, m, W, cst, acc, best, second, lab)
-            for t in range(m):
-                if second[t] - best[t] <= margin:
-                    lab[t] = _exact_nearest(X, s0 + t, C)
-                    rechecked += 1
             if mode == 1:
                 # only the rows that changed cluster touch the sums
                 for t in range(m):
                     i = s0 + t
                     new = lab[t]
+                    if second[t] - best[t] <= margin:
+                        new = _exact_nearest(X, i, C)
+                        rechecked += 1
                     old = labels[i]
                     if old != new:
                         changed += 1
@@ -261,7 +275,12 @@ def _lloyd_pass(X, mu, W, cst, margin, C, sw, labels, psum, pcnt, pch, pin, prc,
                             v = w * X[i, f]
                             ps[new, f] += v
                             ps[old, f] -= v
-            elif mode == 0:
+                continue
+            for t in range(m):
+                if second[t] - best[t] <= margin:
+                    lab[t] = _exact_nearest(X, s0 + t, C)
+                    rechecked += 1
+            if mode == 0:
                 for t in range(m):
                     i = s0 + t
                     new = lab[t]
@@ -287,6 +306,19 @@ def _lloyd_pass(X, mu, W, cst, margin, C, sw, labels, psum, pcnt, pch, pin, prc,
         pch[b] = changed
         pin[b] = inertia
         prc[b] = rechecked
+
+
+@njit(parallel=True, cache=True)
+def _pack(X, mu, P):  # pragma: no cover - numba
+    """``P[q] = `` the centred float32 transposed tile of rows ``q*_TILE ...`` (see
+    :func:`_transpose_tile`); the tail of the last tile is zero."""
+    n = X.shape[0]
+    for q in prange(P.shape[0]):
+        s0 = q * _TILE
+        m = min(_TILE, n - s0)
+        tile = P[q]
+        tile[:, :] = 0.0
+        _transpose_tile(X, s0, m, mu, tile)
 
 
 @njit(cache=True)
@@ -778,7 +810,7 @@ def _check_random_state(random_state: Any) -> np.random.RandomState | np.random.
 class _Workspace:
     """Buffers shared by the runs on one ``X``: block partials, moments, labels."""
 
-    def __init__(self, X: np.ndarray, k: int, sw: np.ndarray):
+    def __init__(self, X: np.ndarray, k: int, sw: np.ndarray, pack: bool | None = None):
         n, d = X.shape
         self.X = X
         self.sw = sw
@@ -800,6 +832,21 @@ class _Workspace:
         self.labels = np.empty(n, dtype=np.int32)
         self.rechecked = 0
         self.visited = 0.0
+        # float64 data: a packed float32 copy of the centred, transposed tiles (half the size of
+        # X) spares every pass the transposition and halves what it reads; float32 data is
+        # transposed on the fly so the memory stays at X plus O(n) labels
+        if pack is None:
+            pack = X.dtype == np.float64
+        self.P = np.empty((0, d, _TILE), dtype=np.float32)
+        self._pack = bool(pack)
+
+    def packed(self) -> np.ndarray:
+        """The packed tiles, built on first use (kept for the other starts of kmeans_fit)."""
+        if self._pack and self.P.shape[0] == 0:
+            n, d = self.X.shape
+            self.P = np.empty(((n + _TILE - 1) // _TILE, d, _TILE), dtype=np.float32)
+            _pack(self.X, self.mu, self.P)
+        return self.P
 
     def tol_abs(self, tol: float) -> float:
         """scikit-learn's ``_tolerance``: ``tol`` times the mean feature variance."""
@@ -830,8 +877,8 @@ class _Workspace:
         (``_DELTA``); the inertia is computed only in ``_FINAL`` mode.
         """
         W, cst, margin = self.params(C)
-        _lloyd_pass(self.X, self.mu, W, cst, margin, C, self.sw, self.labels, self.psum,
-                    self.pcnt, self.pch, self.pin, self.prc, mode)
+        _lloyd_pass(self.X, self.packed(), self.mu, W, cst, margin, C, self.sw, self.labels,
+                    self.psum, self.pcnt, self.pch, self.pin, self.prc, mode)
         self.rechecked += int(self.prc.sum())
         if mode == _FINAL:
             return int(self.pch.sum()), float(self.pin.sum())
@@ -994,12 +1041,16 @@ def _same_clustering(a, b, k):  # pragma: no cover - numba
 
 def select_algorithm(n_samples: int, n_features: int, n_clusters: int, *,
                      weighted: bool = False) -> Literal["lloyd", "hamerly"]:
-    """The kernel ``algorithm="auto"`` runs.
+    """The kernel ``algorithm="auto"`` runs: ``"hamerly"`` when ``n_clusters * n_features >= 256``.
 
-    Rule (measured with ``benchmarks/bench_kmeans.py``): Hamerly's bounds pay once a pass over
-    ``X`` costs more than a pass over the bounds, i.e. when there are several clusters and the
-    rows are wider than the 12 bytes of bounds and label Hamerly keeps per row; with sample
-    weights Lloyd is used (Hamerly's incremental sums assume equal weights).
+    Rule, measured with ``benchmarks/bench_kmeans.py`` on customer-like data: a Lloyd pass
+    costs a fixed part per row (reading and transposing it, bookkeeping) plus a part
+    proportional to ``n_clusters * n_features`` (the distances). Hamerly's pass costs a
+    bound test per row plus a Lloyd-like assignment, slower per row because the rows are
+    gathered, for the rows whose bounds fail (typically 10-40 % on overlapping segments). At
+    ``k * d = 64`` (8 x 8) the two tie; at 256 (32 clusters x 8 features) Hamerly is ~1.2x
+    faster; at 512 (16 x 32) ~3x. Lloyd is also used with sample weights (Hamerly's incremental
+    sums assume equal weights), for ``k < 3``, and below ``4 * 8192`` rows.
 
     Parameters
     ----------
@@ -1011,10 +1062,16 @@ def select_algorithm(n_samples: int, n_features: int, n_clusters: int, *,
     Returns
     -------
     {"lloyd", "hamerly"}
+
+    Examples
+    --------
+    >>> from custseg.cluster._lloyd import select_algorithm
+    >>> select_algorithm(1_000_000, 8, 8), select_algorithm(1_000_000, 32, 16)
+    ('lloyd', 'hamerly')
     """
     if weighted or n_clusters < 3 or n_samples < 4 * _BLOCK:
         return "lloyd"
-    return "hamerly"
+    return "hamerly" if n_clusters * n_features >= 256 else "lloyd"
 
 
 def _resolve_algorithm(algorithm: str, ws: _Workspace) -> str:
@@ -1091,6 +1148,13 @@ def lloyd(X: Any, centers_init: Any, *, max_iter: int = 300, tol: float = 1e-4,
     ------
     InvalidParameterError
         On a bad shape or parameter value.
+
+    Notes
+    -----
+    Memory beyond ``X``: the int32 labels (4 bytes a row) and, for float64 data, a packed
+    float32 copy of the centred rows in transposed tiles (``4 * n_features`` bytes a row, half
+    of ``X``), which every iteration then reads instead of ``X``. Float32 data is tiled on the
+    fly, so a fit holds ``X`` plus O(n) labels. Hamerly adds two float32 bounds a row.
 
     Examples
     --------
@@ -1210,7 +1274,7 @@ def kmeans_plusplus(X: Any, k: int, random_state: Any = None, n_local_trials: in
     >>> from custseg.cluster._lloyd import kmeans_plusplus
     >>> X = np.array([[0.0, 0.0], [0.1, 0.0], [10.0, 0.0], [10.1, 0.0]])
     >>> centers, indices = kmeans_plusplus(X, 2, random_state=0)
-    >>> sorted(centers[:, 0] > 5)
+    >>> sorted((centers[:, 0] > 5).tolist())
     [False, True]
     """
     X = _check_data(X)

@@ -2,7 +2,8 @@
 
 Used by ``benchmarks/bench_quality.py`` and the quality tests. Every structured scenario is
 made so that its true k is recoverable by k-means (clusters separated by several standard
-deviations); the no-structure scenarios (uniform, one Gaussian) have no true k. Features are
+deviations); the no-structure scenarios (uniform, one Gaussian) have no true k. Most segments
+are Gaussian (the model behind the BIC); the heavy-tailed ones are not. Features are
 returned as the pipeline would give them to :func:`~custseg.select.choose_k`: standardised,
 after ``log1p`` for the heavy-tailed spend columns.
 """
@@ -110,6 +111,19 @@ def lognormal_spend(n: int, rng: np.random.Generator, k: int = 4) -> Scenario:
     return Scenario(f"log-normal spend k={k}", _standardise(np.log1p(raw)), k, y)
 
 
+def heavy_tailed(n: int, rng: np.random.Generator, k: int = 4, d: int = 4) -> Scenario:
+    """Segments with heavy tails (Student's t, 4 degrees of freedom) even after any transform:
+    outlying customers around every segment, as real data have."""
+    C = _centres(k, d, 8.0, rng)
+    parts, labels = [], []
+    for j, (c, m) in enumerate(zip(C, _sizes(n, np.full(k, 1.0 / k)), strict=True)):
+        parts.append(c + rng.standard_t(4, size=(m, d)))
+        labels.append(np.full(m, j))
+    perm = rng.permutation(n)
+    X, y = np.concatenate(parts)[perm], np.concatenate(labels)[perm]
+    return Scenario(f"heavy-tailed (t4) k={k}", _standardise(X), k, y)
+
+
 def uniform(n: int, rng: np.random.Generator, d: int = 3) -> Scenario:
     """No structure: uniform in a box."""
     return Scenario(f"uniform d={d}", _standardise(rng.uniform(size=(n, d))), None, None)
@@ -141,8 +155,9 @@ def _draw(make: Callable[[], Scenario]) -> Scenario:
 
 
 def make_scenarios(n: int = 1000, seed: int = 0, *, repeats: int = 1) -> list[Scenario]:
-    """The benchmark's scenarios: blobs with k = 2..9, unequal sizes, anisotropic, noise
-    features, log-normal spend (twice each per repeat), and three without structure.
+    """The benchmark's scenarios: blobs with k = 2..9, then unequal sizes, anisotropic, noise
+    features, log-normal spend and heavy-tailed segments (two of each), and three without
+    structure (21 scenarios per repeat).
 
     Structured draws whose truth is not :func:`recoverable` are redrawn.
     """
@@ -155,6 +170,7 @@ def make_scenarios(n: int = 1000, seed: int = 0, *, repeats: int = 1) -> list[Sc
             partial(anisotropic, n, rng, k=3), partial(anisotropic, n, rng, k=5),
             partial(noise_features, n, rng, k=3), partial(noise_features, n, rng, k=5),
             partial(lognormal_spend, n, rng, k=3), partial(lognormal_spend, n, rng, k=6),
+            partial(heavy_tailed, n, rng, k=3), partial(heavy_tailed, n, rng, k=5),
         ]
         out += [_draw(m) for m in makers]
         out += [uniform(n, rng, d=2), uniform(n, rng, d=4), one_gaussian(n, rng, d=5)]
