@@ -67,6 +67,32 @@ def _rfm_options(customer, date, amount, quantity, price, invoice, as_of, dayfir
             "duplicates": _choice(duplicate_lines, "duplicate-lines", ("keep", "drop"))}
 
 
+EngineOpt = Annotated[str, typer.Option("--engine", help="local (default, embedded) | spark "
+                                        "(PySpark: pip install 'custseg[spark]'), e.g. "
+                                        "--engine spark.")]
+MasterOpt = Annotated[str | None, typer.Option("--spark-master", help="Spark master URL "
+                                               "(default: an active session, else local[*]), "
+                                               "e.g. --spark-master yarn.")]
+ConfOpt = Annotated[list[str] | None, typer.Option("--spark-conf", help="Spark setting "
+                                                   "key=value (repeatable), e.g. --spark-conf "
+                                                   "spark.executor.memory=8g.")]
+
+
+def _engine(value: str) -> str:
+    return _choice(value, "engine", ("local", "spark"))
+
+
+def _spark_conf(items: list[str] | None) -> dict[str, str]:
+    conf = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidParameterError(f"--spark-conf {item!r} must look like key=value, e.g. "
+                                        "spark.executor.memory=8g.")
+        conf[key.strip()] = value.strip()
+    return conf
+
+
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the full traceback on errors.")]
 
@@ -262,6 +288,9 @@ def segment(
     memory_limit: Annotated[str | None, typer.Option(
         "--memory-limit", help="With --transactions: DuckDB memory limit (spills to disk), e.g. "
         "--memory-limit 2GB.")] = None,
+    engine: EngineOpt = "local",
+    spark_master: MasterOpt = None,
+    spark_conf: ConfOpt = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -289,7 +318,13 @@ def segment(
                              cancellation_prefix, duplicate_lines)
             | ({"memory_limit": memory_limit} if memory_limit else {}) if transactions else {})
         with _progress(quiet) as progress:
-            summary = run_segment(input, out_dir, opts, progress=progress)
+            if _engine(engine) == "spark":
+                from .engines import run_segment_spark
+
+                summary = run_segment_spark(input, out_dir, opts, progress=progress,
+                                            master=spark_master, conf=_spark_conf(spark_conf))
+            else:
+                summary = run_segment(input, out_dir, opts, progress=progress)
         if not quiet:
             _print_segment_summary(summary, out_dir)
 
@@ -359,6 +394,9 @@ def rfm(
                                          "and the named RFM segment.")] = True,
     memory_limit: Annotated[str | None, typer.Option("--memory-limit", help="DuckDB memory "
                                                      "limit (spills to disk), e.g. 2GB.")] = None,
+    engine: EngineOpt = "local",
+    spark_master: MasterOpt = None,
+    spark_conf: ConfOpt = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -372,6 +410,18 @@ def rfm(
     with _errors(debug):
         opts = _rfm_options(customer, date, amount, quantity, price, invoice, as_of, dayfirst,
                             cancellation_prefix, duplicate_lines)
+        if _engine(engine) == "spark":
+            from .engines import run_rfm_spark
+
+            with _progress(quiet) as progress:
+                progress("deriving RFM features on Spark")
+                s = run_rfm_spark(input, out_file, master=spark_master,
+                                  conf=_spark_conf(spark_conf), scores=scores, **opts)
+            if not quiet:
+                out.print(f"{s['customers']:,} customers from {s['lines_read']:,} lines "
+                          f"({s['lines_used']:,} used, {s['lines_excluded']:,} excluded) — "
+                          f"written to [bold]{out_file}[/]", highlight=False)
+            return
         with _progress(quiet) as progress:
             progress("deriving RFM features")
             res = derive(input, memory_limit=memory_limit, **opts)
@@ -421,6 +471,9 @@ def choose_k(
     seed: Annotated[int, typer.Option(help="Random seed, e.g. --seed 1.")] = 0,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the table and "
                                                   "reasons as JSON, e.g. --json k.json.")] = None,
+    engine: EngineOpt = "local",
+    spark_master: MasterOpt = None,
+    spark_conf: ConfOpt = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -436,7 +489,14 @@ def choose_k(
             log_transform=_none(log_transform, "log-transform", ("all", "auto")),
             algorithm=_choice(algorithm, "algorithm", ALGORITHMS[:5]), seed=seed)
         with _progress(quiet) as progress:
-            choice, info = run_choose_k(input, opts, progress=progress)
+            if _engine(engine) == "spark":
+                from .engines import run_choose_k_spark
+
+                choice, info = run_choose_k_spark(input, opts, progress=progress,
+                                                  master=spark_master,
+                                                  conf=_spark_conf(spark_conf))
+            else:
+                choice, info = run_choose_k(input, opts, progress=progress)
         if json_out is not None:
             from .io import write_json
 
@@ -481,6 +541,9 @@ def assign(
                          ] = None,
     encoding: Annotated[str | None, typer.Option(help="Text encoding (default: detected).")
                         ] = None,
+    engine: EngineOpt = "local",
+    spark_master: MasterOpt = None,
+    spark_conf: ConfOpt = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -491,9 +554,16 @@ def assign(
     with _errors(debug):
         with _progress(quiet) as progress:
             progress("assigning")
-            summary = run_assign(model, input, out_file, missing=_choice(
-                missing, "missing", ("impute", "reject")), delimiter=delimiter,
-                encoding=encoding)
+            policy = _choice(missing, "missing", ("impute", "reject"))
+            if _engine(engine) == "spark":
+                from .engines import run_assign_spark
+
+                summary = run_assign_spark(model, input, out_file, missing=policy,
+                                           delimiter=delimiter, encoding=encoding,
+                                           master=spark_master, conf=_spark_conf(spark_conf))
+            else:
+                summary = run_assign(model, input, out_file, missing=policy,
+                                     delimiter=delimiter, encoding=encoding)
         if not quiet:
             out.print(f"rows read {summary['rows_read']:,} · assigned {summary['rows_assigned']:,}"
                       f" · rejected {summary['rows_rejected']:,} · out of distribution "
