@@ -233,7 +233,11 @@ def quality_metrics(Z: np.ndarray, labels: np.ndarray, inertia: float, seed: int
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(lm), size=min(sample, len(lm)), replace=False)
     if len(np.unique(lm[idx])) >= 2:
-        out["silhouette"] = float(silhouette_score(Zm[idx], lm[idx]))
+        from sklearn import config_context
+
+        # distances in 64 MB blocks: sklearn's default (1 GB) was the run's peak memory
+        with config_context(working_memory=64):
+            out["silhouette"] = float(silhouette_score(Zm[idx], lm[idx]))
     out["silhouette_sample_size"] = int(len(idx))
     out["calinski_harabasz"] = float(calinski_harabasz_score(Zm, lm))
     out["davies_bouldin"] = float(davies_bouldin_score(Zm, lm))

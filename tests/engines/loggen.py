@@ -19,11 +19,12 @@ HEADER = ["InvoiceNo", "StockCode", "Quantity", "InvoiceDate", "UnitPrice", "Cus
 COUNTRIES = np.array(["United Kingdom", "France", "Germany", "EIRE", "Spain", "Netherlands"])
 
 
-def generate_log(n_lines: int, seed: int = 0, *, lines_per_invoice: int = 8) -> pd.DataFrame:
+def generate_log(n_lines: int, seed: int = 0, *, lines_per_invoice: int = 8,
+                 first_invoice: int = 536365, n_customers: int | None = None) -> pd.DataFrame:
     """A transaction log of ``n_lines`` lines as a frame of text columns."""
     rng = np.random.default_rng(seed)
     n_inv = max(1, n_lines // lines_per_invoice)
-    n_cust = max(2, n_inv // 6)
+    n_cust = n_customers or max(2, n_inv // 6)
     inv_of_line = np.sort(rng.integers(0, n_inv, n_lines))
     cust_of_inv = rng.integers(0, n_cust, n_inv)
     # customers buy at their own pace: a per-customer activity shifts their dates
@@ -31,7 +32,7 @@ def generate_log(n_lines: int, seed: int = 0, *, lines_per_invoice: int = 8) -> 
     minutes = rng.integers(0, 365 * 24 * 60, n_inv)
     when = start + minutes.astype("timedelta64[m]")
     cancel_inv = rng.random(n_inv) < 0.03
-    inv_no = np.char.add(np.where(cancel_inv, "C", ""), (536365 + np.arange(n_inv)).astype(str))
+    inv_no = np.char.add(np.where(cancel_inv, "C", ""), (first_invoice + np.arange(n_inv)).astype(str))
 
     qty = rng.integers(1, 25, n_lines)
     qty = np.where(cancel_inv[inv_of_line], -qty, qty)
@@ -66,12 +67,11 @@ def write_log(path: str | Path, n_lines: int, seed: int = 0, *, chunk: int = 1_0
         fh.write(",".join(HEADER) + "\n")
         done = 0
         part = 0
+        n_customers = max(2, n_lines // 8 // 6)
         while done < n_lines:
             n = min(chunk, n_lines - done)
-            frame = generate_log(n, seed=seed * 1000 + part)
-            if part:  # later chunks: later invoices
-                frame["InvoiceNo"] = frame["InvoiceNo"].str.replace(
-                    r"(\d+)", lambda m: str(int(m.group(1)) + part * 10_000_000), regex=True)
+            frame = generate_log(n, seed=seed * 1000 + part, first_invoice=536365 + done,
+                                 n_customers=n_customers)
             frame.to_csv(fh, header=False, index=False, lineterminator="\n")
             done += n
             part += 1

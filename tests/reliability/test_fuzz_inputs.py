@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import tempfile
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from reliability_helpers import (
     check_run_folder,
     csv_files,
     fuzz_settings,
+    known_bug,
     read_frame,
     text_parser,
 )
@@ -101,6 +101,10 @@ def _segment(case: CsvCase, tmp: Path, **options) -> dict | None:
         message = str(exc).strip()
         assert message, type(exc)
         return None
+    except ValueError as exc:
+        if known_bug(str(exc)):
+            return None
+        raise
     checked = check_run_folder(tmp / "out")
     assert checked["rows_read"] == summary["rows_read"]
     return summary
@@ -168,6 +172,8 @@ def test_cli_error_is_one_line_exit_1(case: CsvCase) -> None:
             check_run_folder(Path(tmp) / "out")
             return
     text = res.output
+    if res.exit_code == 2 and known_bug(text):
+        return
     assert res.exit_code == 1, text
     assert "Traceback" not in text
     lines = [ln for ln in text.splitlines() if ln.strip()]
@@ -224,8 +230,8 @@ def test_transactions_account_for_every_line_and_customer(log: tuple[bytes, int]
         except custseg.CustsegError as exc:
             assert str(exc).strip()
             return
-        except ValueError as exc:  # known bug, see test_infinite_line_value_in_an_order_log
-            if re.search(r"cannot write -?inf to JSON", str(exc)):
+        except ValueError as exc:
+            if known_bug(str(exc)):
                 return
             raise
         check_run_folder(Path(tmp) / "out")
@@ -273,3 +279,15 @@ def test_ragged_line_in_a_tab_separated_order_log(tmp_path: Path) -> None:
     assert res.summary["lines_read"] == 5  # records, not physical lines
     assert res.summary["lines_used"] == 4  # the quoted invoice number is one purchase
     assert len(res.rejects) == 1  # the ragged line, and nothing else
+
+
+@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
+    "report/_charts.py heatmap_figure: an index of 5e-324 is > 0 but index / 100 underflows "
+    "to 0 and math.log2(0) raises 'math domain error' while report.html is rendered, after "
+    "every other output is written (exit 2). Fix: test idx / 100.0 > 0, or use "
+    "math.log2(idx) - math.log2(100)."))
+def test_subnormal_feature_values_render_a_report(tmp_path: Path) -> None:
+    src = tmp_path / "c.csv"
+    src.write_text("customer_id,a,b\nA,-0,5e-324\nB,-1,183\nC,-2,5e-324\nD,-1,170\n")
+    custseg.run_segment(src, tmp_path / "out", custseg.SegmentOptions(k=2, n_init=1))
+    check_run_folder(tmp_path / "out")

@@ -32,7 +32,7 @@ PAYLOADS = [
     "javascript:window.__pwned=7",
     "<style>body{background:url(x)}</style><b data-pwned=1>",
     "${window.__pwned=8}", "{{constructor.constructor('window.__pwned=9')()}}",
-    "%{x}<b data-pwned=1>", "$\\alert(1)$", "\u2028</script>\u2029<script>window.__pwned=10"
+    "%{x}<b data-pwned=1>", "$\\alert(1)$", "x\u2028</script>\u2029<script>window.__pwned=10"
     "</script>", "<!--", "]]>", "&lt;script&gt;window.__pwned=11&lt;/script&gt;",
     "<math><mtext><table><mglyph><style><img src=x onerror=window.__pwned=12>",
 ]

@@ -21,7 +21,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from reliability_helpers import read_frame, run_cli
+from reliability_helpers import check_run_folder, read_frame, run_cli, write_customers
 
 LIMIT = 3 * 2**30
 ENV = {"MALLOC_ARENA_MAX": "2", "OMP_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2"}
@@ -42,6 +42,23 @@ def _assert_clean_failure(res) -> None:
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert lines and lines[-1].startswith("error:"), res.stderr[-3000:]
     assert "Traceback" not in res.stderr
+
+
+def test_customer_table_segments_under_a_memory_cap(tmp_path: Path) -> None:
+    """12,000 customers under a 2.5 GiB cap: the sampled silhouette (10,000 rows) used to take
+    scikit-learn's default 1 GiB distance blocks and run out of memory."""
+    src = write_customers(tmp_path / "c.csv", 12_000)
+    res = run_cli(["segment", str(src), "--out", str(tmp_path / "out"), "--k", "3", "--n-init",
+                   "1", "--quiet"], env=ENV, timeout=600, preexec_fn=_cap_memory_to(2.5))
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert check_run_folder(tmp_path / "out")["metrics"]["silhouette_sample_size"] == 10_000
+
+
+def _cap_memory_to(gib: float):
+    def cap() -> None:
+        limit = int(gib * 2**30)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    return cap
 
 
 def _long_line_table(path: Path, line_bytes: int, *, gz: bool = False) -> Path:

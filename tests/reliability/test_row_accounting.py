@@ -123,6 +123,7 @@ def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp / "out" / "model.json"
 
 
+@pytest.mark.fuzz
 @fuzz_settings(25)
 @given(case=csv_files(min_rows=1, max_rows=20), missing=st.sampled_from(["impute", "reject"]))
 def test_assign_accounts_for_every_row(model_path: Path, case: CsvCase, missing: str) -> None:

@@ -46,6 +46,8 @@ logger = logging.getLogger(__name__)
 __all__ = ["SparkFit", "assign_spark", "fit_spark", "fit_spark_full", "preprocess_columns"]
 
 SEG = "segment"
+PROB = "probability"
+_BISECT_SHIFT = 10.0
 DIST = "distance"
 _BEST = f"{INTERNAL}best"
 
@@ -263,13 +265,43 @@ def nearest(zs: Sequence[str], centers: np.ndarray) -> Column:
     return F.expr(nearest_sql(zs, centers))
 
 
-def _ranked(zs: Sequence[str], centers: np.ndarray) -> Column:
-    """Array of ``(d, j)`` structs sorted by squared distance, then index."""
-    from pyspark.sql import functions as F
+def _gmm_scores(zs: Sequence[str], centers: np.ndarray, params: dict[str, Any]) -> list[str]:
+    """SQL of each component's log density plus log weight (``SegmentModel._gmm_log_resp``
+    before normalisation): ``log w - log|L| - ||L⁻¹(z - μ)||² / 2 - d log(2π) / 2``."""
+    weights = np.asarray(params["weights"], dtype=float)
+    cov = np.asarray(params["covariances"], dtype=float)
+    k, d = centers.shape
+    out = []
+    for j in range(k):
+        c = cov[j] if cov.ndim == 3 else np.diag(cov[j])
+        L = np.linalg.cholesky(c)
+        Linv = np.linalg.inv(L)
+        b = -Linv @ centers[j]
+        terms = []
+        for i in range(d):
+            lin = " + ".join(f"{sql_double(Linv[i, m])} * {zs[m]}" for m in range(d)
+                             if Linv[i, m] != 0)
+            y = f"({lin} + {sql_double(b[i])})"
+            terms.append(f"{y} * {y}")
+        const = float(np.log(weights[j]) - np.log(np.diag(L)).sum() - 0.5 * d * np.log(2 * np.pi))
+        out.append(f"({sql_double(const)} - 0.5D * ({' + '.join(terms)}))")
+    return out
 
-    parts = [f"named_struct('d', {_sq_dist_sql(zs, c)}, 'j', {i})"
-             for i, c in enumerate(centers)]
-    return F.expr(f"array_sort(array({', '.join(parts)}))")
+
+def assignment_sql(zs: Sequence[str], centers: np.ndarray, algo: dict[str, Any]) -> str:
+    """SQL struct ``(d, j, p)``: the assigned centre ``j`` (nearest centroid; for a GMM the
+    most probable component, as :class:`SegmentModel` assigns), the squared distance ``d`` to
+    it and, for a GMM, the membership probability ``p`` (else NULL)."""
+    if algo.get("name") != "gmm":
+        near = nearest_sql(zs, centers)
+        return f"named_struct('d', ({near}).d, 'j', ({near}).j, 'p', CAST(NULL AS DOUBLE))"
+    scores = _gmm_scores(zs, centers, algo["params"])
+    best = "greatest(" + ", ".join(f"named_struct('s', {sc}, 'nj', {-j})"
+                                   for j, sc in enumerate(scores)) + ")"
+    j = f"(-({best}).nj)"
+    dists = "array(" + ", ".join(_sq_dist_sql(zs, c) for c in centers) + ")"
+    norm = " + ".join(f"exp({sc} - ({best}).s)" for sc in scores)
+    return f"named_struct('d', element_at({dists}, {j} + 1), 'j', {j}, 'p', 1.0D / ({norm}))"
 
 
 # ------------------------------------------------------------------------------ clustering
@@ -307,6 +339,7 @@ def _cluster(spark: SparkSession, Z: DataFrame, zcols: list[str], k: int, *, alg
              seed: int | None, init_centers: np.ndarray | None, n_init: int, max_iter: int,
              tol: float, variance: np.ndarray) -> tuple[np.ndarray, int, dict[str, Any]]:
     from pyspark.ml.feature import VectorAssembler
+    from pyspark.sql import functions as F
 
     zs = [sql_ident(z) for z in zcols]
     if algorithm == "kmeans" and init_centers is not None:
@@ -323,17 +356,27 @@ def _cluster(spark: SparkSession, Z: DataFrame, zcols: list[str], k: int, *, alg
 
         gm = GaussianMixture(k=k, featuresCol=vec, maxIter=max_iter, tol=tol,
                              seed=seed if seed is not None else 0).fit(data)
-        C = np.array([row["mean"].toArray() for row in gm.gaussiansDF.collect()])
+        rows = gm.gaussiansDF.collect()
+        C = np.array([row["mean"].toArray() for row in rows])
+        cov = np.array([row["cov"].toArray() for row in rows])
         return C, int(gm.summary.numIter), {"name": "gmm", "params": {
-            "method": "pyspark.ml.clustering.GaussianMixture (full covariance)",
+            "method": "pyspark.ml.clustering.GaussianMixture", "covariance_type": "full",
+            "weights": [float(w) for w in gm.weights], "covariances": cov.tolist(),
             "max_iter": max_iter, "tol": tol, "seed": seed,
-            "labels": "nearest component mean"}}
+            "log_likelihood": float(gm.summary.logLikelihood)}}
     if algorithm == "bisecting":
         from pyspark.ml.clustering import BisectingKMeans
 
+        # Spark splits a cluster by nudging its centre by 1e-4 × its norm: a centre at the
+        # origin (standardised data) never splits. Distances do not change under a shift, so
+        # cluster the data moved by +SHIFT in every feature, and move the centres back.
+        shifted = VectorAssembler(inputCols=[f"{INTERNAL}s{j}" for j in range(len(zcols))],
+                                  outputCol=vec).transform(Z.select(*[
+                                      (F.col(z) + F.lit(_BISECT_SHIFT)).alias(f"{INTERNAL}s{j}")
+                                      for j, z in enumerate(zcols)])).select(vec)
         bk = BisectingKMeans(k=k, featuresCol=vec, maxIter=max_iter,
-                             seed=seed if seed is not None else 0).fit(data)
-        C = np.array([c for c in bk.clusterCenters()])
+                             seed=seed if seed is not None else 0).fit(shifted)
+        C = np.array([c for c in bk.clusterCenters()]) - _BISECT_SHIFT
         return C, int(bk.summary.numIter), {"name": "bisecting", "params": {
             "method": "pyspark.ml.clustering.BisectingKMeans", "max_iter": max_iter,
             "seed": seed, "labels": "nearest leaf centre"}}
@@ -551,7 +594,7 @@ def fit_spark_full(spark: SparkSession, df: DataFrame, features: Sequence[str], 
         out_metrics = quality_metrics_spark(assigned, zcols, stats, inertia, seed)
         timings["metrics"] = time.perf_counter() - t
     model.metrics = out_metrics
-    result = assigned.select(*[col(c) for c in keep], SEG, DIST, *zcols, *xcols)
+    result = assigned.select(*[col(c) for c in keep], SEG, DIST, PROB, *zcols, *xcols)
     return SparkFit(model, result, inertia, n_iter, out_metrics, timings, choice)
 
 
@@ -599,10 +642,12 @@ def _finish(Z: DataFrame, keep: Sequence[str], features: list[str], pre: Preproc
     zs = [F.col(_zcol(j)) for j in range(d)]
     old = f"{INTERNAL}old"
     sq = f"{INTERNAL}sq"
-    best = nearest([sql_ident(_zcol(j)) for j in range(d)], centers)
+    prob = f"{INTERNAL}p"
+    best = F.expr(assignment_sql([sql_ident(_zcol(j)) for j in range(d)], centers, algo))
     staged = Z.select("*", best.alias(_BEST)).select(
         *[col(c) for c in Z.columns], F.col(f"{_BEST}.j").alias(old),
-        F.col(f"{_BEST}.d").alias(sq)).persist(StorageLevel.MEMORY_AND_DISK)
+        F.col(f"{_BEST}.d").alias(sq), F.col(f"{_BEST}.p").alias(prob)
+    ).persist(StorageLevel.MEMORY_AND_DISK)
     rows = staged.rollup(old).agg(
         F.count(F.lit(1)).alias("n"),
         *[F.count(x).alias(f"c{j}") for j, x in enumerate(xs)],
@@ -622,16 +667,24 @@ def _finish(Z: DataFrame, keep: Sequence[str], features: list[str], pre: Preproc
                 f"{n} rows after preprocessing). Use k <= {distinct}.")
         logger.warning("%d of %d clusters are empty; they are dropped.",
                        int((sizes == 0).sum()), len(centers))
+        if algo.get("name") == "gmm":
+            p = algo["params"]
+            p["weights"] = [w for w, n_j in zip(p["weights"], sizes, strict=True) if n_j]
+            p["covariances"] = [c for c, n_j in zip(p["covariances"], sizes, strict=True) if n_j]
         return _finish(Z, keep, features, pre, centers[sizes > 0], algo, id_column, n, k)
     stub = np.repeat(np.arange(len(centers), dtype=np.int64), sizes)
     _, centers, order = renumber(stub, centers)
     del stub
+    if algo.get("name") == "gmm":
+        p = algo["params"]
+        p["weights"] = [p["weights"][i] for i in order]
+        p["covariances"] = [p["covariances"][i] for i in order]
     new_of_old = np.empty(len(centers), dtype=np.int64)
     new_of_old[order] = np.arange(len(centers))
     mapping = F.array(*[F.lit(int(v)) for v in new_of_old])
     assigned = staged.select(*[col(c) for c in Z.columns],
                              mapping[F.col(old)].cast("long").alias(SEG),
-                             F.sqrt(F.col(sq)).alias(DIST))
+                             F.sqrt(F.col(sq)).alias(DIST), F.col(prob).alias(PROB))
     per = {int(new_of_old[j]): r for j, r in per_old.items()}
     names_x = [_xcol(j) for j in range(d)]
     counts = {s: {**{names_x[j]: int(r[f"c{j}"]) for j in range(d)}, DIST: int(r["n"])}
@@ -807,24 +860,40 @@ def assign_spark(spark: SparkSession, model: SegmentModel, df: DataFrame, *,
     zc = [f"{INTERNAL}z{j}" for j in range(len(feats))]
     scaled = df.select(*out_cols, reason.alias(f"{INTERNAL}reason"),
                        *[F.expr(z).alias(n) for z, n in zip(zsql, zc, strict=True)])
-    ranked = f"{INTERNAL}ranked"
     zs = [sql_ident(n) for n in zc]
-    staged = scaled.select(*[col(c) for c in scaled.columns if c not in zc],
-                           (_ranked(zs, C) if len(C) > 1 else F.array(nearest(zs, C)))
-                           .alias(ranked))
-    j = F.col(ranked)[0]["j"]
-    dist = F.sqrt(F.col(ranked)[0]["d"])
-    second = (F.sqrt(F.col(ranked)[1]["d"]) if len(C) > 1 else F.lit(float("inf")))
+    best, second = f"{INTERNAL}best", f"{INTERNAL}second"
+    keep_cols = [col(c) for c in scaled.columns if c not in zc]
+    if model.algorithm.get("name") == "gmm" or len(C) == 1:
+        staged = scaled.select(*keep_cols, *[col(c) for c in zc],
+                               F.expr(assignment_sql(zs, C, model.algorithm)).alias(best))
+        others = ", ".join(f"CASE WHEN {best}.j = {i} THEN CAST('Infinity' AS DOUBLE) "
+                           f"ELSE {_sq_dist_sql(zs, c)} END" for i, c in enumerate(C))
+        second_sq = f"least({others}, CAST('Infinity' AS DOUBLE))"
+        staged = staged.select(*keep_cols, best, F.expr(second_sq).alias(second))
+    else:
+        parts = ", ".join(f"named_struct('d', {_sq_dist_sql(zs, c)}, 'j', {i})"
+                          for i, c in enumerate(C))
+        ranked = f"{INTERNAL}ranked"
+        staged = scaled.select(*keep_cols, F.expr(f"array_sort(array({parts}))").alias(ranked))
+        staged = staged.select(
+            *keep_cols,
+            F.expr(f"named_struct('d', {ranked}[0].d, 'j', {ranked}[0].j, "
+                   "'p', CAST(NULL AS DOUBLE))").alias(best),
+            F.expr(f"{ranked}[1].d").alias(second))
+    j = F.col(f"{best}.j")
+    dist = F.sqrt(F.col(f"{best}.d"))
     seg_ids = F.array(*[F.lit(i).cast("long") for i in ids])
     seg_names = F.array(*[F.lit(names[i]) for i in ids])
     limits = F.array(*[F.lit(OOD_FACTOR * q) for q in q99])
     rcol = F.col(f"{INTERNAL}reason")
     ok = rcol.isNull()
+    extra = [F.when(ok, F.col(f"{best}.p")).alias("probability")] \
+        if model.algorithm.get("name") == "gmm" else []
     return staged.select(
-        *[col(c) for c in staged.columns if c not in (ranked, f"{INTERNAL}reason")],
+        *[col(c) for c in staged.columns if c not in (best, second, f"{INTERNAL}reason")],
         F.when(ok, seg_ids[j]).alias("segment"),
         F.when(ok, seg_names[j]).alias("segment_name"),
         F.when(ok, dist).alias("distance"),
-        F.when(ok, second - dist).alias("margin"),
+        F.when(ok, F.sqrt(F.col(second)) - dist).alias("margin"),
         F.when(ok, dist > limits[j]).alias("out_of_distribution"),
-        rcol.alias("reason"))
+        *extra, rcol.alias("reason"))

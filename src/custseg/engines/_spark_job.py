@@ -24,7 +24,7 @@ from .._pipeline import _SEGMENT_COLUMNS, REJECT_REASONS, SegmentOptions, _file_
 from ..prep._columns import ID_NAMES, ColumnPlan, _norm
 from ..prep._typing import NUMERIC_SHARE
 from ._spark import INTERNAL, col, get_spark, sql_ident, sql_string
-from ._spark_fit import DIST, SEG, _xcol, fit_spark_full
+from ._spark_fit import DIST, PROB, SEG, _xcol, fit_spark_full
 from ._spark_numeric import numeric_columns, strip_sql
 from ._spark_output import OutputFolder, is_remote
 from ._spark_read import BAD, DETAIL, FILE, LINE, RAW, SparkRead, spark_read
@@ -515,10 +515,12 @@ def run_segment_spark(source: str | Path | DataFrame | None, out: str | Path,
         scorer_dict = scorer.to_dict()
         score_cols = ["r_score", "f_score", "m_score", "rfm_segment"]
         model.derivation = {"kind": "rfm", "rfm": derived.summary, "scorer": scorer_dict}
+    gmm = model.algorithm.get("name") == "gmm"
     segments = assigned.select(
         (col(key) if key is not None else F.col(LINE)).alias(key if key is not None else "line"),
         seg_id.cast("long").alias("segment"), name_expr.alias("segment_name"),
-        F.col(DIST).alias("distance"), *[F.col(c) for c in score_cols])
+        F.col(DIST).alias("distance"), *([F.col(PROB)] if gmm else []),
+        *[F.col(c) for c in score_cols])
     if opts.output_format == "parquet":
         output.write_dataframe(segments, "segments.parquet", "parquet")
     else:
@@ -530,7 +532,8 @@ def run_segment_spark(source: str | Path | DataFrame | None, out: str | Path,
     profiles["segment_name"] = profiles["segment"].map(names)
     write_csv(profiles, output.local("profiles.csv"))
     model.save(output.local("model.json"))
-    sample = _sample_frame(assigned, plan.features, n_kept, score_cols[:2] + score_cols[3:])
+    sample = _sample_frame(assigned, plan.features, n_kept,
+                           score_cols[:2] + score_cols[3:] + ([PROB] if gmm else []))
     if remap:
         sample["segment"] = sample["segment"].map(model.alignment_new_ids)  # type: ignore[attr-defined]
     write_parquet(sample, output.local("report_sample.parquet"))

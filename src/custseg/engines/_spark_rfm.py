@@ -311,41 +311,39 @@ def spark_rfm(spark: SparkSession, transactions: str | SparkRead | DataFrame, *,
 
     # -- customers -----------------------------------------------------------------------
     cust_type = types[roles.customer_id].split("(")[0].upper()
-    agg = _aggregate(lines, "cust", key_is_cancel)
-    agg = _add_idle(lines, agg, "cust")
-    ids_sql, numeric, integral, normalised = "cust", False, False, False
-    if cust_type in _INTEGER:
-        ids_sql, numeric, integral = "CAST(cust AS STRING)", True, True
-    elif cust_type in _FLOAT:
-        r = agg.agg(F.expr("coalesce(bool_and(cust = round(cust) AND abs(cust) < 9e15), true)")
-                    .alias("i")).collect()[0]
-        integral = normalised = bool(r["i"])
-        numeric = True
-        ids_sql = "CAST(CAST(cust AS BIGINT) AS STRING)" if integral else "CAST(cust AS STRING)"
-    else:
-        text = "cust" if cust_type == "VARCHAR" else "CAST(cust AS STRING)"
-        r = agg.agg(
+    agg = _add_idle(lines, _aggregate(lines, "cust", key_is_cancel), "cust")
+    agg = agg.persist(StorageLevel.MEMORY_AND_DISK)
+    text = "cust" if cust_type == "VARCHAR" else "CAST(cust AS STRING)"
+    norm = f"regexp_replace({text}, '[.]0+$', '')"
+    plain = "'^(0|[1-9][0-9]*)$'"
+    # one pass: the totals and everything the ID rules need
+    totals = agg.agg(*_totals(), *(
+        [F.expr("coalesce(bool_and(cust = round(cust) AND abs(cust) < 9e15), true)").alias("i")]
+        if cust_type in _FLOAT else []), *([
             F.expr(f"count_if(NOT {text} RLIKE '^[0-9]+([.]0+)?$')").alias("non_int"),
             F.expr(f"count_if({text} RLIKE '^[0-9]+[.]0+$')").alias("suffixed"),
-            F.expr(f"count(DISTINCT regexp_replace({text}, '[.]0+$', ''))").alias("dn"),
-            F.count(F.lit(1)).alias("n")).collect()[0]
-        normalised = int(r["non_int"]) == 0 and int(r["suffixed"]) > 0
-        ids_sql = f"regexp_replace({text}, '[.]0+$', '')" if normalised else text
-        if normalised and int(r["dn"]) != int(r["n"]):
+            F.expr(f"count(DISTINCT {norm})").alias("dn"),
+            F.expr(f"coalesce(bool_and({text} RLIKE {plain}), false)").alias("plain_raw"),
+            F.expr(f"coalesce(bool_and({norm} RLIKE {plain}), false)").alias("plain_norm"),
+        ] if cust_type not in _INTEGER + _FLOAT else [])).collect()[0]
+    ids_sql, numeric, normalised, plain_ids = "cust", False, False, False
+    if cust_type in _INTEGER:
+        ids_sql, numeric = "CAST(cust AS STRING)", True
+    elif cust_type in _FLOAT:
+        normalised, numeric = bool(totals["i"]), True
+        ids_sql = "CAST(CAST(cust AS BIGINT) AS STRING)" if normalised else "CAST(cust AS STRING)"
+    else:
+        normalised = int(totals["non_int"]) == 0 and int(totals["suffixed"]) > 0
+        ids_sql = norm if normalised else text
+        plain_ids = bool(totals["plain_norm"] if normalised else totals["plain_raw"])
+        if normalised and int(totals["dn"]) != int(totals["customers"]):
             # both "17850" and "17850.0" occur: group again on the normalised text
-            norm = lines.withColumn("cust", F.expr(f"regexp_replace({text}, '[.]0+$', '')"))
-            agg = _add_idle(norm, _aggregate(norm, "cust", key_is_cancel), "cust")
+            renamed = lines.withColumn("cust", F.expr(norm))
+            agg.unpersist()
+            agg = _add_idle(renamed, _aggregate(renamed, "cust", key_is_cancel), "cust")
+            agg = agg.persist(StorageLevel.MEMORY_AND_DISK)
+            totals = agg.agg(*_totals()).collect()[0]
             ids_sql = "cust"
-    agg = agg.persist(StorageLevel.MEMORY_AND_DISK)
-    totals = agg.agg(
-        F.count(F.lit(1)).alias("customers"),
-        F.coalesce(F.sum("n_lines"), F.lit(0)).alias("used"),
-        F.coalesce(F.sum("n_returns"), F.lit(0)).alias("returns"),
-        F.coalesce(F.sum("cancellation_invoices"), F.lit(0)).alias("cancel"),
-        F.coalesce(F.sum("gross"), F.lit(0.0)).alias("gross"),
-        F.coalesce(F.sum("returned"), F.lit(0.0)).alias("returned"),
-        F.min("min_ts").alias("first_ts"), F.max("max_ts").alias("last_ts"),
-        F.count(F.when(F.col("n_lines") == 0, 1)).alias("idle")).collect()[0]
     if int(totals["used"]) != lines_used or lines_read != lines_used + lines_excluded:
         raise RuntimeError(  # pragma: no cover - a bug, not bad input
             f"custseg accounting error: {lines_read} lines read but {lines_used} used + "
@@ -383,11 +381,10 @@ def spark_rfm(spark: SparkSession, transactions: str | SparkRead | DataFrame, *,
         F.expr("CAST(last_ts AS DATE)").alias("last_purchase"))
     if numeric:
         feats = feats.orderBy(f"{INTERNAL}key")
+    elif plain_ids:
+        feats = feats.orderBy(F.length(col(id_name)), col(id_name))
     else:
-        plain = feats.agg(F.expr(f"coalesce(bool_and({sql_ident(id_name)} RLIKE "
-                                 "'^(0|[1-9][0-9]*)$'), false)").alias("p")).collect()[0]["p"]
-        feats = (feats.orderBy(F.length(col(id_name)), col(id_name)) if plain
-                 else feats.orderBy(col(id_name)))
+        feats = feats.orderBy(col(id_name))
     feats = feats.select(col(id_name), *[F.col(c) for c in local.FEATURE_COLUMNS])
     lap("features")
 
@@ -445,6 +442,19 @@ def spark_rfm(spark: SparkSession, transactions: str | SparkRead | DataFrame, *,
     logger.info("spark_rfm: %d customers from %d of %d lines (%d excluded)",
                 summary["customers"], lines_used, lines_read, lines_excluded)
     return SparkRFMResult(features=feats, rejects=rejects, summary=summary)
+
+
+def _totals() -> list[Any]:
+    from pyspark.sql import functions as F
+
+    return [F.count(F.lit(1)).alias("customers"),
+            F.coalesce(F.sum("n_lines"), F.lit(0)).alias("used"),
+            F.coalesce(F.sum("n_returns"), F.lit(0)).alias("returns"),
+            F.coalesce(F.sum("cancellation_invoices"), F.lit(0)).alias("cancel"),
+            F.coalesce(F.sum("gross"), F.lit(0.0)).alias("gross"),
+            F.coalesce(F.sum("returned"), F.lit(0.0)).alias("returned"),
+            F.min("min_ts").alias("first_ts"), F.max("max_ts").alias("last_ts"),
+            F.count(F.when(F.col("n_lines") == 0, 1)).alias("idle")]
 
 
 def _aggregate(lines: DataFrame, cust: str, key_is_cancel: str | None) -> DataFrame:

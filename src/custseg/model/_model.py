@@ -200,6 +200,9 @@ class SegmentModel:
         second-nearest centroid minus ``distance``) and ``out_of_distribution``."""
         frame = to_pandas(X)
         best, dist, second = self._nearest(self.scaled(frame))
+        if not np.isfinite(dist).all():  # finite but absurd numbers in a tampered model
+            raise ModelFormatError("The model's numbers are out of range: distances to its "
+                                   "centroids overflow. Refit the model.")
         ids = self.segment_ids[best]
         names = self.names
         q99 = np.array([s.get("distance_q99", np.inf) for s in self.segments])[best]
@@ -277,6 +280,8 @@ class SegmentModel:
             path = "/".join(str(p) for p in error.absolute_path) or "(top level)"
             raise ModelFormatError(f"Model file is invalid at {path}: {error.message[:300]}")
         pre = Preprocessor.from_dict(d["preprocessing"])
+        if not (pre.scale_ > 0).all():  # custseg never writes one: it would divide by zero
+            raise ModelFormatError("preprocessing.scale.scale must hold positive numbers.")
         cat = d["preprocessing"].get("categorical")
         encoder = CategoricalEncoder.from_dict(cat) if cat else None
         feats = [f["name"] for f in d["input"]["features"] if f["type"] == "numeric"]
