@@ -32,7 +32,7 @@ test: $(VENV)/.dev-installed system-deps
 
 # Long property-based fuzzing of readers, pipeline, model loading and report escaping.
 fuzz: $(VENV)/.dev-installed system-deps
-	CUSTSEG_FUZZ=1 $(BIN)/python -m pytest tests/reliability -m "fuzz or not fuzz" $(PYTEST_ARGS)
+	CUSTSEG_FUZZ=1 $(BIN)/python -m pytest tests/reliability -m "fuzz and not slow" $(PYTEST_ARGS)
 
 test-slow: $(VENV)/.dev-installed system-deps
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)

@@ -247,8 +247,6 @@ def check_run_folder(out: Path, *, expect_rows: tuple[int, int] | None = None) -
 #: Errors of bugs outside this suite's reach, each pinned by a strict xfail test that fails once
 #: the bug is fixed (then delete its line here). The fuzzers accept these outcomes.
 KNOWN_BUGS = {
-    r"math domain error": "test_fuzz_inputs.py::test_subnormal_feature_values_render_a_report",
-    r"cannot write -?inf to JSON": "test_fuzz_inputs.py::test_infinite_line_value_in_an_order_log",
 }
 
 

@@ -307,7 +307,7 @@ def spark_rfm(spark: SparkSession, transactions: str | SparkRead | DataFrame, *,
     lines_excluded = sum(by_reason.values())
     if lines_used == 0:
         _raise_nothing_usable(lines, label, lines_read, by_reason)
-    lap("aggregate")
+    lap("lines")
 
     # -- customers -----------------------------------------------------------------------
     cust_type = types[roles.customer_id].split("(")[0].upper()

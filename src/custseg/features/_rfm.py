@@ -695,7 +695,8 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
     excluded_value = 0.0
     rej_max_ts = None
     for reason, n, value, max_ts in con.execute(
-            "SELECT __custseg_reason, count(*), coalesce(sum(__custseg_value), 0.0), "
+            "SELECT __custseg_reason, count(*), coalesce(sum(__custseg_value) FILTER "
+            "(WHERE isfinite(__custseg_value)), 0.0), "
             "max(__custseg_ts) FROM __custseg_rej GROUP BY 1").fetchall():
         by_reason[reason] = int(n)
         excluded_value += float(value)

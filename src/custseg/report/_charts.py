@@ -138,7 +138,7 @@ def heatmap_figure(segments: list[Segment], features: list[str]) -> Figure | Non
             st = s.stats.get(f, {})
             idx = st.get("index")
             if is_number(idx) and idx > 0:
-                zr.append(round(max(-2.0, min(2.0, math.log2(idx / 100.0))), 4))
+                zr.append(round(max(-2.0, min(2.0, (math.log2(idx) - math.log2(100.0)))), 4))
                 tr.append(f"{idx:.0f}")
                 any_value = True
             else:
@@ -356,7 +356,7 @@ def box_features(data: ReportData, limit: int = MAX_BOXES) -> list[str]:
         for f in feats:  # features never listed: fall back on the index
             idx = seg.stats.get(f, {}).get("index")
             if is_number(idx) and idx > 0:
-                spread[f] = max(spread[f], abs(math.log2(idx / 100.0)) / 2)
+                spread[f] = max(spread[f], abs((math.log2(idx) - math.log2(100.0))) / 2)
     keep = set(sorted(feats, key=lambda f: -spread[f])[:limit])
     return [f for f in feats if f in keep]
 
