@@ -39,13 +39,14 @@ def run_assign(model_path: str | Path, source: str | Path, out_file: str | Path,
             f"{source} lacks the model's feature column(s) {', '.join(map(repr, absent))}; the "
             f"model needs {', '.join(map(repr, model.features))}. Rename the columns to match.")
     id_col = model.id_column if model.id_column in frame.columns else None
-    keep, rejects, imputed = account_rows(frame, np.asarray(read.line_numbers), model.features,
-                                          id_col, missing=missing, duplicates="keep")
+    keep, rejects, imputed, M = account_rows(
+        frame, np.asarray(read.line_numbers), model.features, id_col, missing=missing,
+        duplicates="keep", return_matrix=True)
     if len(read.rejects):
         rejects = pd.concat([read.rejects.rename(columns={"raw": "raw_line"}), rejects],
                             ignore_index=True)
     kept = frame[keep].reset_index(drop=True)
-    assigned = model.assign(kept)
+    assigned = model.assign(kept, numeric=M[keep])
     if id_col is None:
         assigned.insert(0, "line", np.asarray(read.line_numbers)[keep])
     out_file = Path(out_file)

@@ -125,8 +125,8 @@ def nested_as_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def account_rows(frame: pd.DataFrame, line_numbers: np.ndarray, features: list[str],
-                 id_column: str | None, *, missing: str, duplicates: str
-                 ) -> tuple[np.ndarray, pd.DataFrame, dict[str, int]]:
+                 id_column: str | None, *, missing: str, duplicates: str,
+                 return_matrix: bool = False):
     """Decide, for every row, whether it is segmented or rejected, and why.
 
     Returns the mask of kept rows, the rejects table (``line``, ID, ``reason``, ``detail``, then
@@ -192,6 +192,8 @@ def account_rows(frame: pd.DataFrame, line_numbers: np.ndarray, features: list[s
     rejects.insert(0, "reason", reason[rej_idx])
     rejects.insert(0, "line", line_numbers[rej_idx])
     imputed = {f: int(nan[keep, j].sum()) for j, f in enumerate(features)}
+    if return_matrix:  # the parsed features, so callers need not parse them again
+        return keep, rejects.reset_index(drop=True), imputed, M
     return keep, rejects.reset_index(drop=True), imputed
 
 

@@ -119,8 +119,11 @@ class SegmentModel:
         return {int(s["id"]): s["name"] for s in self.segments}
 
     # -- assignment -------------------------------------------------------------------------
-    def scaled(self, X: Any) -> np.ndarray:
-        """The preprocessed feature matrix of ``X`` (a table, or an array in feature order)."""
+    def scaled(self, X: Any, numeric: np.ndarray | None = None) -> np.ndarray:
+        """The preprocessed feature matrix of ``X`` (a table, or an array in feature order).
+
+        ``numeric``: the numeric features of ``X`` already parsed (NaN = missing), to skip
+        parsing them again."""
         if isinstance(X, np.ndarray) and X.ndim == 2 and self.encoder is None:
             M = X.astype(np.float64)
             if M.shape[1] != len(self.features):
@@ -131,7 +134,7 @@ class SegmentModel:
         absent = [f for f in self.categorical if f not in frame.columns]
         if absent:
             raise ColumnNotFoundError(absent[0], frame.columns, what="categorical column")
-        M, _ = feature_matrix(frame, self.features)
+        M = numeric if numeric is not None else feature_matrix(frame, self.features)[0]
         Z = self.preprocessor.transform_matrix(M)
         if self.encoder is not None:
             Z = np.hstack([Z, self.encoder.one_hot(frame)])
@@ -149,12 +152,14 @@ class SegmentModel:
         np.maximum(d2, 0.0, out=d2)
         if self.algorithm.get("name") == "gmm":
             return self._gmm_nearest(Z, d2)
-        order = np.argsort(d2, axis=1, kind="stable")[:, :2] if C.shape[0] > 1 else \
-            np.zeros((Z.shape[0], 1), dtype=np.int64)
-        best = order[:, 0]
-        dist = np.sqrt(d2[np.arange(len(Z)), best])
-        second = (np.sqrt(d2[np.arange(len(Z)), order[:, 1]]) if C.shape[0] > 1
-                  else np.full(len(Z), np.inf))
+        rows = np.arange(len(Z))
+        best = d2.argmin(axis=1)  # the first of equal minima: deterministic ties
+        dist = np.sqrt(d2[rows, best])
+        if C.shape[0] > 1:
+            d2[rows, best] = np.inf
+            second = np.sqrt(d2.min(axis=1))
+        else:
+            second = np.full(len(Z), np.inf)
         return best, dist, second
 
     def _gmm_nearest(self, Z: np.ndarray, d2: np.ndarray):
@@ -194,21 +199,23 @@ class SegmentModel:
         best, _, _ = self._nearest(self.scaled(X))
         return self.segment_ids[best]
 
-    def assign(self, X: Any) -> pd.DataFrame:
+    def assign(self, X: Any, numeric: np.ndarray | None = None) -> pd.DataFrame:
         """Assign customers: ID (when the model has one and ``X`` holds it), ``segment``,
         ``segment_name``, ``distance`` (to the centroid, scaled units), ``margin`` (distance to the
-        second-nearest centroid minus ``distance``) and ``out_of_distribution``."""
+        second-nearest centroid minus ``distance``) and ``out_of_distribution``.
+
+        ``numeric``: the numeric features of ``X`` already parsed (see :meth:`scaled`)."""
         frame = to_pandas(X)
-        best, dist, second = self._nearest(self.scaled(frame))
+        best, dist, second = self._nearest(self.scaled(frame, numeric))
         if not np.isfinite(dist).all():  # finite but absurd numbers in a tampered model
             raise ModelFormatError("The model's numbers are out of range: distances to its "
                                    "centroids overflow. Refit the model.")
         ids = self.segment_ids[best]
-        names = self.names
+        names = np.array([s["name"] for s in self.segments], dtype=object)
         q99 = np.array([s.get("distance_q99", np.inf) for s in self.segments])[best]
         out = pd.DataFrame({
             "segment": ids,
-            "segment_name": [names[int(i)] for i in ids],
+            "segment_name": names[best],
             "distance": dist,
             "margin": second - dist,
             "out_of_distribution": dist > OOD_FACTOR * q99,
