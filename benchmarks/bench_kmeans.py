@@ -86,10 +86,11 @@ PEERS_BIG = ["custseg", "custseg-lloyd", "sklearn-lloyd"]
 def _timed(fit, repeats: int, warmup: bool, quiet: float | None) -> tuple[list[float], Any,
                                                                             list[float]]:
     if warmup:
-        fit()
+        fit()  # its result is dropped before the timed fits
     times, busy = [], []
     out = None
     for _ in range(repeats):
+        out = None  # let the previous result go before the next fit allocates its own
         if quiet is not None:
             busy.append(wait_for_quiet(quiet, timeout=120))
         t = time.perf_counter()

@@ -383,10 +383,14 @@ def _cluster(spark: SparkSession, Z: DataFrame, zcols: list[str], k: int, *, alg
     from pyspark.ml.clustering import KMeans
 
     data = data.cache()
+    # scikit-learn stops when the squared centre shifts sum to at most tol × mean variance;
+    # Spark when every centre moves less than its tol: give Spark the distance that bound
+    # allows one centre to move.
+    spark_tol = float(np.sqrt(tol * float(np.mean(variance)))) if tol > 0 else 0.0
     best = None
     for i in range(n_init):
         s = (seed if seed is not None else 0) + i
-        km = KMeans(k=k, featuresCol=vec, maxIter=max_iter, tol=tol, seed=s,
+        km = KMeans(k=k, featuresCol=vec, maxIter=max_iter, tol=spark_tol, seed=s,
                     initMode="k-means||").fit(data)
         cost = float(km.summary.trainingCost)
         if best is None or cost < best[0]:
@@ -395,8 +399,9 @@ def _cluster(spark: SparkSession, Z: DataFrame, zcols: list[str], k: int, *, alg
     assert best is not None
     return best[1], best[2], {"name": "kmeans", "params": {
         "method": "pyspark.ml.clustering.KMeans (Lloyd)", "init": "k-means||",
-        "n_init": n_init, "max_iter": max_iter, "tol": tol,
-        "tol_rule": "Spark (every centre moves less than tol)", "seed": seed}}
+        "n_init": n_init, "max_iter": max_iter, "tol": tol, "spark_tol": spark_tol,
+        "tol_rule": "every centre moves less than spark_tol = sqrt(tol * mean variance)",
+        "seed": seed}}
 
 
 # ----------------------------------------------------------------------------------- fit
@@ -567,9 +572,9 @@ def fit_spark_full(spark: SparkSession, df: DataFrame, features: Sequence[str], 
     zcols = [_zcol(j) for j in range(d)]
     xcols = [_xcol(j) for j in range(d)]
     variance = np.ones(d)
-    if algorithm == "kmeans" and init_centers is not None:
+    if algorithm == "kmeans":  # scikit-learn's tolerance is relative to the variance
         r = Z.agg(*[F.var_pop(F.col(z)).alias(z) for z in zcols]).collect()[0]
-        variance = np.array([float(r[z]) for z in zcols])
+        variance = np.array([float(r[z] or 0.0) for z in zcols])
     choice = None
     if k == "auto":
         choice = _choose_k_spark(Z, zcols, n_rows, k_range, algorithm=algorithm, seed=seed,

@@ -371,7 +371,9 @@ def _derive(spark: SparkSession, read: SparkRead, opts: SegmentOptions, output: 
     from ._spark_rfm import spark_rfm
 
     progress("deriving RFM features")
-    res = spark_rfm(spark, read, **dict(opts.rfm))
+    # memory_limit / threads tune DuckDB; Spark takes its resources from the session
+    params = {k: v for k, v in dict(opts.rfm).items() if k not in ("memory_limit", "threads")}
+    res = spark_rfm(spark, read, **params)
     output.write_dataframe(res.features, "features.parquet", "parquet")
     cust = spark_read(spark, res.features)
     cust.info |= {"path": read.info.get("path"), "format": "transactions", "unit": "customers",

@@ -338,18 +338,21 @@ def _read_text(spark: SparkSession, path: str, *, delimiter: str | None,
         body = body.where(F.col(LINE) != F.col(f"{INTERNAL}hdr"))
     body = body.drop(f"{INTERNAL}hdr")
     corrupt = f"{INTERNAL}corrupt"
+    rec = f"{INTERNAL}rec"
+    # the record is parsed once, into a column of its own: Spark would otherwise parse the
+    # line again for every field taken from it
     if delim == WHITESPACE:
-        parts = F.split(strip(F.col("value")), r"\s+")
-        cells = [parts.getItem(i) for i in range(ncols)]
-        bad = F.size(parts) != ncols
-        nfields = F.size(parts)
+        body = body.select("*", F.split(strip(F.col("value")), r"\s+").alias(rec))
+        cells = [F.col(rec).getItem(i) for i in range(ncols)]
+        bad = F.size(F.col(rec)) != ncols
+        nfields = F.size(F.col(rec))
     else:
         schema = ", ".join(f"c{i} STRING" for i in range(ncols)) + f", {corrupt} STRING"
-        parsed = F.from_csv(F.col("value"), schema, {
+        body = body.select("*", F.from_csv(F.col("value"), schema, {
             "sep": delim, "quote": '"', "escape": '"', "mode": "PERMISSIVE",
-            "columnNameOfCorruptRecord": corrupt, "nullValue": "", "emptyValue": ""})
-        cells = [parsed.getField(f"c{i}") for i in range(ncols)]
-        bad = parsed.getField(corrupt).isNotNull()
+            "columnNameOfCorruptRecord": corrupt, "nullValue": "", "emptyValue": ""}).alias(rec))
+        cells = [F.col(f"{rec}.c{i}") for i in range(ncols)]
+        bad = F.col(f"{rec}.{corrupt}").isNotNull()
         nfields = F.size(F.split(F.col("value"), _outside_quotes(delim)))
     multi = len(files) > 1
     keep = [FILE] if multi else []

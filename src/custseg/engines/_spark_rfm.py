@@ -241,11 +241,20 @@ def spark_rfm(spark: SparkSession, transactions: str | SparkRead | DataFrame, *,
         order = [F.col(FILE), F.col(LINE)] if read.multi_file else [F.col(LINE)]
         w = Window.partitionBy(F.expr(bad), *[col(c) for c in columns]).orderBy(*order)
         base = base.withColumn(f"{INTERNAL}dup", F.row_number().over(w))
+    # Parsed values go to columns of their own first: a large expression referred to several
+    # times (the date, a number) would otherwise be evaluated again at every reference.
+    staged: dict[str, str] = {f"{INTERNAL}ts": ts}
+    ts = sql_ident(f"{INTERNAL}ts")
+
+    def stage(name: str, sql: str) -> str:
+        staged[f"{INTERNAL}{name}"] = sql
+        return sql_ident(f"{INTERNAL}{name}")
+
     checks: list[tuple[str, str]] = []
     if has_bad:
         checks.append(("malformed_row", f"NOT {bad}"))
     checks += [("missing_customer_id", _present(roles.customer_id, types[roles.customer_id])),
-               ("invalid_date", f"({ts}) IS NOT NULL")]
+               ("invalid_date", f"{ts} IS NOT NULL")]
     key_is_cancel = None
     prefix_test = None
     if roles.invoice is not None:
@@ -257,30 +266,33 @@ def spark_rfm(spark: SparkSession, transactions: str | SparkRead | DataFrame, *,
             prefix_test = f"startswith({inv}, {sql_string(cancellation_prefix)})"
         frequency_definition = "distinct purchase invoices"
     else:
-        key = f"CAST(({ts}) AS DATE)"
+        key = f"CAST({ts} AS DATE)"
         frequency_definition = "distinct purchase days"
     if roles.amount is not None:
         amt, amt_ok = _numeric(roles.amount, types[roles.amount])
-        checks += [("invalid_amount", amt_ok), ("zero_value", f"({amt}) <> 0")]
-        value = f"CAST(({amt}) AS DOUBLE)"
+        amt, amt_ok = stage("a", amt), stage("a_ok", amt_ok)
+        checks += [("invalid_amount", amt_ok), ("zero_value", f"{amt} <> 0")]
+        value = f"CAST({amt} AS DOUBLE)"
         sign = amt
     else:
         q, q_ok = _numeric(roles.quantity, types[roles.quantity])  # type: ignore[arg-type]
         p, p_ok = _numeric(roles.price, types[roles.price])  # type: ignore[arg-type]
+        q, q_ok, p, p_ok = stage("q", q), stage("q_ok", q_ok), stage("p", p), stage("p_ok", p_ok)
         checks += [("invalid_quantity", q_ok), ("invalid_price", p_ok),
-                   ("non_positive_price", f"({p}) > 0"), ("zero_value", f"({q}) <> 0")]
-        value = f"(CAST(({q}) AS DOUBLE) * CAST(({p}) AS DOUBLE))"
+                   ("non_positive_price", f"{p} > 0"), ("zero_value", f"{q} <> 0")]
+        value = f"(CAST({q} AS DOUBLE) * CAST({p} AS DOUBLE))"
         sign = q
     if as_of_ts is not None:
-        checks.append(("after_as_of", f"({ts}) < {_ts_literal(as_of_ts)}"))
+        checks.append(("after_as_of", f"{ts} < {_ts_literal(as_of_ts)}"))
     if duplicates == "drop":
         checks.append(("duplicate_line", f"{INTERNAL}dup = 1"))
-    is_return = f"(({sign}) < 0 OR {prefix_test})" if prefix_test else f"(({sign}) < 0)"
+    is_return = f"({sign} < 0 OR {prefix_test})" if prefix_test else f"({sign} < 0)"
     reason = "CASE " + " ".join(f"WHEN NOT coalesce({good}, false) THEN {sql_string(r)}"
                                 for r, good in checks) + " END"
 
     # -- every line once: reason, customer, timestamp, key, value, return flag ------------
     cust = sql_ident(roles.customer_id)
+    base = base.select("*", *[F.expr(v).alias(k) for k, v in staged.items()])
     lines = base.select(
         *[col(c) for c in columns], F.col(LINE), *([F.col(FILE)] if read.multi_file else []),
         F.expr(reason).alias("reason"), F.expr(cust).alias("cust"), F.expr(ts).alias("ts"),
