@@ -356,3 +356,37 @@ def test_date_candidates_parse_as_duckdb(spark):
                 f"unix_micros(CAST(({expr}) AS TIMESTAMP))").alias("t")).collect())
             differ = [(v, duck[v], got[v]) for v in values if duck[v] != got[v]]
             assert not differ, (name, offsets, differ[:5])
+
+
+def test_rfm_choose_k_and_assign_jobs(spark, tmp_path, customers_frame):
+    """The jobs behind ``custseg rfm|choose-k|assign --engine spark`` against the local ones."""
+    from rfm_log import LOG_CSV
+
+    from custseg._assign_job import run_assign
+    from custseg.engines import run_assign_spark, run_choose_k_spark, run_rfm_spark
+    from custseg.features import rfm_scores
+
+    log = tmp_path / "log.csv"
+    log.write_text(LOG_CSV)
+    summary = run_rfm_spark(str(log), str(tmp_path / "rfm" / "features.parquet"), spark=spark)
+    got = pd.read_parquet(tmp_path / "rfm" / "features.parquet")  # a folder of part files
+    want = rfm_scores(rfm(log).features)
+    for c in ("r_score", "f_score", "m_score", "rfm_segment"):
+        assert got[c].tolist() == want[c].tolist(), c
+    assert summary["lines_excluded"] == 5
+    assert (tmp_path / "rfm" / "features.summary.json").is_file()
+    assert (tmp_path / "rfm" / "features.rejects.csv").is_dir()
+
+    csv = tmp_path / "customers.csv"
+    customers_frame.to_csv(csv, index=False)
+    choice, info = run_choose_k_spark(str(csv), SegmentOptions(features=FEATURES,
+                                                               k_range=(2, 4)), spark=spark)
+    assert choice.k == 3 and info["rows"] == 300 and info["engine"] == "spark"
+
+    model = Segmenter(features=FEATURES, k=3, random_state=0).fit(customers_frame).save(
+        tmp_path / "model.json")
+    local = run_assign(model, csv, tmp_path / "local.csv")
+    remote = run_assign_spark(model, str(csv), str(tmp_path / "spark.csv"), spark=spark)
+    for key in ("rows_read", "rows_assigned", "rows_rejected", "segments",
+                "out_of_distribution"):
+        assert remote[key] == local[key], key

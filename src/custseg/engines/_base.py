@@ -2,8 +2,8 @@
 
 httpx swaps transports behind ``BaseTransport.handle_request``; custseg swaps engines behind
 :class:`Engine`: derive RFM features, run a segmentation job, assign customers with a model.
-Both engines write the same output folder and the same model file, so a caller (the CLI)
-picks one with :func:`get_engine` and calls the same three methods.
+Both engines write the same output folder and the same model file, so a caller picks one with
+:func:`get_engine` and calls the same methods: ``segment``, ``rfm``, ``choose_k``, ``assign``.
 """
 
 from __future__ import annotations
@@ -26,12 +26,16 @@ class Engine(Protocol):
     name: str
 
     def segment(self, source: Any, out: str | Path, options: Any = None,
-                progress: Callable[[str], None] | None = None, *,
-                transactions: Mapping[str, Any] | bool | None = None) -> dict[str, Any]:
-        """Run ``custseg segment``: write the output folder, return the summary."""
+                progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+        """Run ``custseg segment`` (``options.transactions``: from an order log): write the
+        output folder, return the summary."""
 
     def rfm(self, source: Any, **params: Any) -> Any:
         """Derive RFM features (``RFMResult`` locally, ``SparkRFMResult`` on Spark)."""
+
+    def choose_k(self, source: Any, options: Any = None,
+                 progress: Callable[[str], None] | None = None) -> tuple[Any, dict[str, Any]]:
+        """Run ``custseg choose-k``: the :class:`custseg.select.Choice` and row facts."""
 
     def assign(self, model_path: str | Path, source: Any, out_file: str | Path,
                **params: Any) -> dict[str, Any]:
@@ -44,14 +48,9 @@ class LocalEngine:
     name = "local"
 
     def segment(self, source: Any, out: str | Path, options: Any = None,
-                progress: Callable[[str], None] | None = None, *,
-                transactions: Mapping[str, Any] | bool | None = None) -> dict[str, Any]:
+                progress: Callable[[str], None] | None = None) -> dict[str, Any]:
         from .._pipeline import run_segment
 
-        if transactions:
-            raise InvalidParameterError(
-                "LocalEngine.segment does not derive RFM features itself; call the local "
-                "pipeline's transactions mode.")
         kwargs = {"progress": progress} if progress is not None else {}
         return run_segment(source, out, options, **kwargs)
 
@@ -59,6 +58,13 @@ class LocalEngine:
         from ..features import rfm
 
         return rfm(source, **params)
+
+    def choose_k(self, source: Any, options: Any = None,
+                 progress: Callable[[str], None] | None = None) -> tuple[Any, dict[str, Any]]:
+        from .._pipeline import run_choose_k
+
+        kwargs = {"progress": progress} if progress is not None else {}
+        return run_choose_k(source, options, **kwargs)
 
     def assign(self, model_path: str | Path, source: Any, out_file: str | Path,
                **params: Any) -> dict[str, Any]:
@@ -97,18 +103,23 @@ class SparkEngine:
         return self.spark
 
     def segment(self, source: Any, out: str | Path, options: Any = None,
-                progress: Callable[[str], None] | None = None, *,
-                transactions: Mapping[str, Any] | bool | None = None) -> dict[str, Any]:
+                progress: Callable[[str], None] | None = None) -> dict[str, Any]:
         from ._spark_job import run_segment_spark
 
         kwargs = {"progress": progress} if progress is not None else {}
-        return run_segment_spark(source, out, options, self.session(),
-                                 transactions=transactions, **kwargs)
+        return run_segment_spark(source, out, options, self.session(), **kwargs)
 
     def rfm(self, source: Any, **params: Any) -> Any:
         from ._spark_rfm import spark_rfm
 
         return spark_rfm(self.session(), source, **params)
+
+    def choose_k(self, source: Any, options: Any = None,
+                 progress: Callable[[str], None] | None = None) -> tuple[Any, dict[str, Any]]:
+        from ._spark_job import run_choose_k_spark
+
+        kwargs = {"progress": progress} if progress is not None else {}
+        return run_choose_k_spark(source, options, self.session(), **kwargs)
 
     def assign(self, model_path: str | Path, source: Any, out_file: str | Path,
                **params: Any) -> dict[str, Any]:

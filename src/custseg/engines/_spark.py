@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .._exceptions import CustsegError, MissingDependencyError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from pyspark.sql import Column, DataFrame, SparkSession
+    from pyspark.sql import Column, SparkSession
 
 logger = logging.getLogger(__name__)
 
@@ -137,8 +137,3 @@ def sql_string(value: str) -> str:
     text = str(value).replace("\\", "\\\\").replace("'", "\\'")
     text = text.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
     return "'" + text + "'"
-
-
-def session_of(df: DataFrame) -> SparkSession:
-    """The session a DataFrame belongs to."""
-    return df.sparkSession

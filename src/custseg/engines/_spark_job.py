@@ -1,9 +1,10 @@
-"""``custseg segment --engine spark`` and ``custseg assign --engine spark``.
+"""The jobs behind ``custseg segment|rfm|choose-k|assign --engine spark``.
 
-The same job as :func:`custseg.run_segment` — read, account for every row, fit, profile, write
-the output folder — with every step over the rows done by Spark: the column roles and the row
+The same jobs as :func:`custseg.run_segment`, :func:`custseg._pipeline.run_choose_k`,
+:func:`custseg._assign_job.run_assign` and ``custseg rfm`` — read, account for every row, fit,
+profile, write — with every step over the rows done by Spark: the column roles and the row
 accounting (:data:`custseg._pipeline.REJECT_REASONS`, first reason wins, same details) are
-Spark expressions, the fit is :func:`~custseg.engines.fit_spark`, and the large outputs
+Spark expressions, the fit is :func:`~custseg.engines.fit_spark_full`, and the large outputs
 (segments, rejects, features) are written by Spark as folders of part files.
 """
 
@@ -100,7 +101,14 @@ def resolve_columns_spark(read: SparkRead, features: Sequence[str] | None,
                 raise SchemaError(f"Feature column {c!r} is listed twice in features.")
             chosen.append(c)
         excluded = {c: "not requested" for c in columns if c != id_col and c not in chosen}
-        marks = {c: m for c, m in _decimal_marks(frame, chosen).items()}
+        stats = _column_stats(frame, chosen)
+        text = [c for c in chosen if stats[c]["present"] and stats[c]["share"] <= 0.5]
+        if text:
+            raise InvalidParameterError(
+                f"Feature column {text[0]!r} is mostly text: the local engine would treat it as "
+                "categorical, which the Spark engine does not support yet. Leave it out of "
+                "--features, or use the local engine.")
+        marks = {c: stats[c]["mark"] for c in chosen}
         return ColumnPlan(id_col, detected and id_col is not None, chosen, excluded), marks
 
     candidates = []
@@ -116,11 +124,40 @@ def resolve_columns_spark(read: SparkRead, features: Sequence[str] | None,
             candidates.append(c)
         else:
             excluded[c] = "not numeric"
-    # one pass: the decimal-mark evidence and the statistics under both marks
+    stats = _column_stats(frame, candidates)
+    chosen = []
+    for c in candidates:
+        st = stats[c]
+        numeric = isinstance(schema[c], NumericType) or (
+            st["present"] > 0 and st["share"] >= NUMERIC_SHARE)
+        if not numeric:
+            excluded[c] = "not numeric"
+        elif st["lo"] is not None and st["lo"] == st["hi"]:
+            excluded[c] = "constant (one distinct value)"
+        else:
+            chosen.append(c)
+    marks = {c: stats[c]["mark"] for c in chosen}
+    # excluded in column order, as the local plan lists them
+    excluded = {c: excluded[c] for c in columns if c in excluded}
+    if not chosen:
+        raise SchemaError(
+            f"No numeric feature columns found{' in ' + source if source else ''} "
+            f"(columns: {', '.join(map(repr, columns))}). Name the columns to use with "
+            "--features (Python: features=[...]), or convert numbers stored as text.")
+    return ColumnPlan(id_col, detected and id_col is not None, chosen, excluded), marks
+
+
+def _column_stats(frame: DataFrame, columns: list[str]) -> dict[str, dict[str, Any]]:
+    """Per column, in one pass: the decimal mark (as ``parse_numeric`` decides it), the
+    non-missing cells, the share of them that are numbers, and the min and max value."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import NumericType, StringType
+
     from ._spark_numeric import decimal_evidence, parse_column
 
+    schema = {f.name: f.dataType for f in frame.schema.fields}
     aggs = []
-    for i, c in enumerate(candidates):
+    for i, c in enumerate(columns):
         for m, tag in ((".", "d"), (",", "c")):
             p = parse_column(frame, c, m)
             aggs += [
@@ -135,38 +172,19 @@ def resolve_columns_spark(read: SparkRead, features: Sequence[str] | None,
             comma, dotted = decimal_evidence(sql_ident(c))
             aggs += [F.expr(f"max(CAST({comma} AS INT))").alias(f"cm{i}"),
                      F.expr(f"max(CAST({dotted} AS INT))").alias(f"dt{i}")]
-    row = frame.agg(*aggs).collect()[0] if aggs else None
-    chosen = []
-    marks: dict[str, str] = {}
-    for i, c in enumerate(candidates):
+    if not aggs:
+        return {}
+    row = frame.agg(*aggs).collect()[0]
+    out = {}
+    for i, c in enumerate(columns):
         comma = isinstance(schema[c], StringType) and bool(row[f"cm{i}"]) and \
             not bool(row[f"dt{i}"])
-        marks[c] = "," if comma else "."
         tag = "c" if comma else "d"
         present, valid = int(row[f"p{i}"]), int(row[f"v{tag}{i}"])
-        numeric = isinstance(schema[c], NumericType) or (
-            present > 0 and valid / present >= NUMERIC_SHARE)
-        if not numeric:
-            excluded[c] = "not numeric"
-        elif row[f"lo{tag}{i}"] is not None and row[f"lo{tag}{i}"] == row[f"hi{tag}{i}"]:
-            excluded[c] = "constant (one distinct value)"
-        else:
-            chosen.append(c)
-    # excluded in column order, as the local plan lists them
-    excluded = {c: excluded[c] for c in columns if c in excluded}
-    if not chosen:
-        raise SchemaError(
-            f"No numeric feature columns found{' in ' + source if source else ''} "
-            f"(columns: {', '.join(map(repr, columns))}). Name the columns to use with "
-            "--features (Python: features=[...]), or convert numbers stored as text.")
-    return ColumnPlan(id_col, detected and id_col is not None, chosen, excluded), \
-        {c: marks[c] for c in chosen}
-
-
-def _decimal_marks(frame: DataFrame, columns: list[str]) -> dict[str, str]:
-    from ._spark_numeric import decimal_marks
-
-    return decimal_marks(frame, columns) if columns else {}
+        out[c] = {"mark": "," if comma else ".", "present": present,
+                  "share": valid / present if present else 1.0,
+                  "lo": row[f"lo{tag}{i}"], "hi": row[f"hi{tag}{i}"]}
+    return out
 
 
 # ---------------------------------------------------------------------------- accounting

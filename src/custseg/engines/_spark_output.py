@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._exceptions import CustsegError, InvalidParameterError
 from .._version import __version__
-from ._spark import INTERNAL, col
+from ._spark import col
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -182,8 +182,3 @@ class OutputFolder:
         """Remove the local staging folder of a remote output."""
         if self.remote:
             shutil.rmtree(self.staging, ignore_errors=True)
-
-
-def internal_free(columns: list[str]) -> list[str]:
-    """The columns that are not custseg helper columns."""
-    return [c for c in columns if not c.startswith(INTERNAL)]

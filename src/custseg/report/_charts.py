@@ -356,7 +356,7 @@ def box_features(data: ReportData, limit: int = MAX_BOXES) -> list[str]:
         for f in feats:  # features never listed: fall back on the index
             idx = seg.stats.get(f, {}).get("index")
             if is_number(idx) and idx > 0:
-                spread[f] = max(spread[f], abs((math.log2(idx) - math.log2(100.0))) / 2)
+                spread[f] = max(spread[f], abs(math.log2(idx) - math.log2(100.0)) / 2)
     keep = set(sorted(feats, key=lambda f: -spread[f])[:limit])
     return [f for f in feats if f in keep]
 

@@ -11,7 +11,6 @@ from .._exceptions import SchemaError
 from ..model import SegmentModel
 
 
-
 @dataclass
 class Alignment:
     """How the segments of a new run map onto those of a previous run."""
