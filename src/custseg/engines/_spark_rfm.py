@@ -282,6 +282,8 @@ def spark_rfm(spark: SparkSession, transactions: str | SparkRead | DataFrame, *,
                    ("non_positive_price", f"{p} > 0"), ("zero_value", f"{q} <> 0")]
         value = f"(CAST({q} AS DOUBLE) * CAST({p} AS DOUBLE))"
         sign = q
+    # Finite quantity and price can still multiply to inf; Spark orders NaN above inf.
+    checks.append(("value_overflow", f"abs({value}) < CAST('Infinity' AS DOUBLE)"))
     if as_of_ts is not None:
         checks.append(("after_as_of", f"{ts} < {_ts_literal(as_of_ts)}"))
     if duplicates == "drop":

@@ -38,6 +38,7 @@ REASONS: tuple[str, ...] = (
     "invalid_amount",
     "non_positive_price",
     "zero_value",
+    "value_overflow",
     "after_as_of",
     "duplicate_line",
 )
@@ -295,6 +296,7 @@ def _plan(con: duckdb.DuckDBPyConnection, src: Source, roles: ColumnRoles, *,
         checks.append(("invalid_amount", amount_ok))
         checks.append(("zero_value", f"{amount} <> 0"))
         value = f"CAST({amount} AS DOUBLE)"
+        checks.append(("value_overflow", f"isfinite({value})"))
         sign = amount
     else:
         q, q_ok = _numeric(roles.quantity, types[roles.quantity])  # type: ignore[arg-type]
@@ -304,6 +306,8 @@ def _plan(con: duckdb.DuckDBPyConnection, src: Source, roles: ColumnRoles, *,
         checks.append(("non_positive_price", f"{p} > 0"))
         checks.append(("zero_value", f"{q} <> 0"))
         value = f"CAST({q} AS DOUBLE) * CAST({p} AS DOUBLE)"
+        # Finite quantity and price can still multiply to inf (1e200 * 1e200).
+        checks.append(("value_overflow", f"isfinite({value})"))
         sign = q  # prices of usable lines are > 0, so the quantity carries the sign
     if as_of is not None:
         checks.append(("after_as_of", f"{ts} < {_sql_ts(as_of)}"))
@@ -496,7 +500,8 @@ def rfm(
     order: ``missing_customer_id`` (empty or missing ID), ``invalid_date`` (no format parses it),
     ``missing_invoice``, ``invalid_quantity`` / ``invalid_price`` / ``invalid_amount`` (not a
     finite number), ``non_positive_price`` (price <= 0, e.g. free samples and bad-debt
-    adjustments), ``zero_value`` (quantity or amount 0), ``after_as_of`` (dated at or after an
+    adjustments), ``zero_value`` (quantity or amount 0), ``value_overflow`` (quantity * price
+    is not a finite double), ``after_as_of`` (dated at or after an
     explicit ``as_of``), ``duplicate_line`` (with ``duplicates="drop"``, the second and later
     copies of an exact duplicate line). So a line without a customer that also has a zero price
     counts as ``missing_customer_id``. Excluded lines are returned in :attr:`RFMResult.rejects`
