@@ -29,6 +29,7 @@ from .prep import CategoricalEncoder, Preprocessor, resolve_columns
 from .profile import (
     categorical_profiles,
     distinguishing_features,
+    profile_indexes,
     segment_descriptions,
     segment_names,
     segment_profiles,
@@ -385,10 +386,11 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         values = pd.DataFrame(M, columns=features)
         scaled_names = list(features) + (encoder.output_names() if encoder is not None else [])
         distinct = distinguishing_features(X, labels, scaled_names)
-        names = segment_names(distinct)
+        profiles = segment_profiles(values, labels)
+        names = segment_names(distinct, indexes=profile_indexes(profiles))
         if (labels < 0).any():
             names[-1] = "Unclustered (noise)"
-        profiles = segment_profiles(values, labels, names)
+        profiles["segment_name"] = profiles["segment"].map(names)
         if encoder is not None:
             cat = categorical_profiles(codes, encoder.levels_, labels)
             profiles = profiles.merge(cat, on="segment", how="left")

@@ -34,7 +34,7 @@ from ..model import SegmentModel
 from ..model._model import OOD_FACTOR
 from ..prep import Preprocessor
 from ..prep._preprocessor import SKEW_THRESHOLD
-from ..profile import segment_descriptions, segment_names
+from ..profile import profile_indexes, segment_descriptions, segment_names
 from ._spark import INTERNAL, col, sql_ident
 from ._spark_numeric import exact_medians, exact_quantiles, numeric_columns, sql_double
 
@@ -721,7 +721,7 @@ def _finish(Z: DataFrame, keep: Sequence[str], features: list[str], pre: Preproc
                                  if om not in (None, 0, 0.0) and np.isfinite(om) else np.nan)
         prof_rows.append(row)
     profiles = pd.DataFrame(prof_rows)
-    names = segment_names(distinct_feats)
+    names = segment_names(distinct_feats, indexes=profile_indexes(profiles))
     profiles["segment_name"] = profiles["segment"].map(names)
     descriptions = segment_descriptions(profiles, features, distinct_feats)
     centroids_orig = pre.inverse_transform_matrix(centers)

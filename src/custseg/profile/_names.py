@@ -54,31 +54,62 @@ def _level(d: float) -> str:
     return "Average"
 
 
-def segment_names(distinct: dict[int, list[tuple[str, float]]], max_terms: int = 2
-                  ) -> dict[int, str]:
+def segment_names(distinct: dict[int, list[tuple[str, float]]], max_terms: int = 2,
+                  indexes: dict[int, dict[str, float]] | None = None) -> dict[int, str]:
     """Name each segment after its most distinguishing features, e.g. ``"High income · Low
     spending score"``; names are unique within the run.
 
-    Segments whose features are all within half a standard deviation of the average are called
-    ``"Average customers"``. Where two segments would share a name, a further feature is added,
-    and as a last resort the segment number.
+    Parameters
+    ----------
+    distinct : dict
+        Segment id → ``[(feature, standardised difference), ...]``, most distinguishing first
+        (:func:`~custseg.profile.distinguishing_features`).
+    max_terms : int, default=2
+        Features named at most.
+    indexes : dict, optional
+        Segment id → ``{feature: index}`` (100 = average, :func:`profile_indexes`). A feature
+        whose segment average is at least twice or at most half the overall average is named
+        even when its standardised difference is small: on a log-scaled, heavy-tailed feature
+        such as spend, the report's cards call it "much lower", and the name must agree.
+
+    Notes
+    -----
+    Segments with no notable feature are called ``"Average customers"``. Where two segments
+    would share a name, a further feature is added, and as a last resort the segment number.
     """
+    indexes = indexes or {}
     names: dict[int, str] = {}
     for seg, diffs in distinct.items():
-        terms = _terms(diffs, max_terms)
+        terms = _terms(diffs, max_terms, index=indexes.get(seg))
         names[seg] = " · ".join(terms) if terms else "Average customers"
     for extra in range(max_terms + 1, max_terms + 4):
         dupes = _duplicates(names)
         if not dupes:
             break
         for seg in dupes:
-            names[seg] = " · ".join(_terms(distinct[seg], extra, notable=0.0)) or names[seg]
+            names[seg] = (" · ".join(_terms(distinct[seg], extra, notable=0.0,
+                                            index=indexes.get(seg))) or names[seg])
     for seg in sorted(_duplicates(names)):
         names[seg] = f"{names[seg]} (segment {seg})"
     return names
 
 
-def _terms(diffs: list[tuple[str, float]], n: int, notable: float = NOTABLE) -> list[str]:
+def profile_indexes(profiles) -> dict[int, dict[str, float]]:
+    """Segment id → ``{feature: index}`` from a profiles table's ``<feature>_index`` columns."""
+    cols = [c for c in profiles.columns if str(c).endswith("_index")]
+    return {int(row["segment"]): {c[:-len("_index")]: float(row[c]) for c in cols}
+            for _, row in profiles.iterrows()}
+
+
+def _index_direction(idx: float | None) -> float:
+    """+1 / -1 when an index is at least twice / at most half the average, else 0."""
+    if idx is None or not np.isfinite(idx) or idx <= 0:
+        return 0.0
+    return 1.0 if idx >= 200 else -1.0 if idx <= 50 else 0.0
+
+
+def _terms(diffs: list[tuple[str, float]], n: int, notable: float = NOTABLE,
+           index: dict[str, float] | None = None) -> list[str]:
     """Name terms for the most distinguishing features. A one-hot column ``"city=Oslo"`` reads
     ``"city: Oslo"`` when over-represented and is skipped when under-represented."""
     terms = []
@@ -86,7 +117,10 @@ def _terms(diffs: list[tuple[str, float]], n: int, notable: float = NOTABLE) -> 
         if len(terms) == n:
             break
         if abs(d) < notable:
-            continue
+            direction = _index_direction((index or {}).get(f))
+            if direction == 0.0:
+                continue
+            d = direction * NOTABLE  # "High …" / "Low …", as the report's cards read it
         if "=" in f:
             if d > 0:
                 col, level = f.split("=", 1)
