@@ -43,3 +43,27 @@ def test_text_round_trip(values):
     parsed = parse_numeric(pd.Series([repr(v) for v in values], dtype="string"))
     np.testing.assert_array_equal(parsed.values, np.array(values))
     assert not parsed.invalid.any()
+
+
+_CELLS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(-10**20, 10**20).map(str),
+    st.sampled_from(["", " ", "NA", "n/a", "NaN", "null", "-", "inf", "-Infinity", "1,5",
+                     "1,234.5", "$3", " 12 ", "\t7\t", "1e400", "+.5", "5.", "0x10", "abc",
+                     "1\u00a0000", "１２"]),
+    st.text(max_size=6),
+)
+
+
+@pytest.mark.fuzz
+@given(st.lists(st.one_of(_CELLS, st.none()), min_size=1, max_size=30))
+def test_arrow_fast_path_agrees_with_the_general_parser(cells):
+    from custseg.prep._typing import _parse_numeric
+
+    s = pd.Series(cells, dtype="string[pyarrow]")
+    fast, slow = parse_numeric(s), _parse_numeric(s, None)
+    np.testing.assert_array_equal(fast.missing, slow.missing)
+    np.testing.assert_array_equal(fast.invalid, slow.invalid)
+    np.testing.assert_array_equal(fast.values, slow.values)  # NaN == NaN here
+    assert fast.decimal == slow.decimal
+    assert parse_numeric(s) is fast  # cached while the column lives
