@@ -360,7 +360,8 @@ def _vote_sentence(k_best: int, votes: dict[str, int | None],
              "bic": "the BIC"}
     sep = ", ".join(f"{_LABELS[c]} {votes[c]}" for c in SEPARATION if votes[c] is not None)
     pro = [names[f] for f, v in family.items() if v == k_best]
-    con = [f"{names[f]} k = {v}" for f, v in family.items() if v is not None and v != k_best]
+    con = [f"{names[f]} point{'' if names[f].endswith('indices') else 's'} to k = {v}"
+           for f, v in family.items() if v is not None and v != k_best]
     n_voting = sum(v is not None for v in family.values())
     text = (f"k = {k_best} is recommended by {len(pro)} of {n_voting} kinds of evidence "
             f"({', '.join(pro) or 'tie-break'})")
