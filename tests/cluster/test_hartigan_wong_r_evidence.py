@@ -26,7 +26,7 @@ N_STARTS = 100
 @pytest.mark.r
 def test_starts_where_hartigan_wong_ends_above_lloyd_are_rs_own(tmp_path):
     X, _ = make_blobs(400, 3, 8, spread=2.0, seed=7)
-    k, d = 6, X.shape[1]
+    k = 6
     rng = np.random.default_rng(0)
     starts = np.vstack([kmeans_plusplus(X, k, rng) for _ in range(N_STARTS)])
     write_bin(tmp_path / "x.bin", X)

@@ -67,3 +67,10 @@ def test_arrow_fast_path_agrees_with_the_general_parser(cells):
     np.testing.assert_array_equal(fast.values, slow.values)  # NaN == NaN here
     assert fast.decimal == slow.decimal
     assert parse_numeric(s) is fast  # cached while the column lives
+
+
+def test_cached_parse_sees_a_cell_set_in_place():
+    df = pd.DataFrame({"income": pd.Series(["1", "2", "3"], dtype="string[pyarrow]")})
+    assert not parse_numeric(df["income"]).invalid.any()
+    df.loc[1, "income"] = "abc"
+    assert parse_numeric(df["income"]).invalid.tolist() == [False, True, False]

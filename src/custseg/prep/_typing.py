@@ -50,20 +50,19 @@ def is_numeric_dtype(s: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
 
 
-# Parsed text columns, by the identity of their Arrow-backed array: column typing, constant
-# checks, row accounting and fitting each parse the same column, and parsing millions of cells
-# is the slow part of a run. An entry dies with its array (weakref callback).
+# Parsed text columns, by the identity of their Arrow data: column typing, constant checks, row
+# accounting and fitting each parse the same column, and parsing millions of cells is the slow
+# part of a run. Arrow data is immutable (pandas replaces it when a cell is set), so an entry is
+# valid while its data lives, and dies with it (weakref callback).
 _PARSED: dict[tuple[int, str | None], tuple[weakref.ref, ParsedColumn]] = {}
 
 
 def _arrow_text(s: pd.Series) -> Any:
-    """The column's Arrow string data (zero copy), or None when it is not Arrow-backed text."""
+    """The column's immutable Arrow string data, or None when it is not Arrow-backed text."""
     if not isinstance(s.dtype, pd.StringDtype) or getattr(s.dtype, "storage", "") != "pyarrow":
         return None
-    try:
-        return pa.array(s.array)  # via __arrow_array__: an Array or a ChunkedArray
-    except (TypeError, pa.ArrowException):  # pragma: no cover - pandas without the protocol
-        return None
+    data = getattr(s.array, "_pa_array", None)  # pandas' ArrowStringArray storage
+    return data if isinstance(data, pa.ChunkedArray | pa.Array) else None
 
 
 def _parse_arrow_fast(chunked: Any) -> ParsedColumn | None:
@@ -100,15 +99,15 @@ def parse_numeric(s: pd.Series, decimal: str | None = None) -> ParsedColumn:
 
     Notes
     -----
-    Results for Arrow-backed text columns are cached while the column's array lives, and
+    Results for Arrow-backed text columns are cached while the column's Arrow data lives, and
     returned read-only: copy before changing them.
     """
     chunked = _arrow_text(s)
     if chunked is None:
         return _parse_numeric(s, decimal)
-    key = (id(s.array), decimal)
+    key = (id(chunked), decimal)
     hit = _PARSED.get(key)
-    if hit is not None and hit[0]() is s.array:
+    if hit is not None and hit[0]() is chunked:
         return hit[1]
     parsed = None if decimal == "," else _parse_arrow_fast(chunked)
     if parsed is None:
@@ -116,7 +115,7 @@ def parse_numeric(s: pd.Series, decimal: str | None = None) -> ParsedColumn:
     for a in (parsed.values, parsed.missing, parsed.invalid):
         a.flags.writeable = False
     try:
-        ref = weakref.ref(s.array, lambda _, key=key: _PARSED.pop(key, None))
+        ref = weakref.ref(chunked, lambda _, key=key: _PARSED.pop(key, None))
     except TypeError:  # pragma: no cover - an array type without weakref support
         return parsed
     _PARSED[key] = (ref, parsed)
