@@ -228,3 +228,15 @@ def test_kprototypes_with_categorical(customers, tmp_path):
                     random_state=0).fit(df)
     model = load_model(seg.save(tmp_path / "m.json"))
     np.testing.assert_array_equal(model.predict(df), seg.labels_)
+
+
+def test_k_above_the_distinct_customers_is_refused_with_the_exact_count():
+    from custseg import SchemaError
+
+    # 6,000 rows but only 3 distinct customers, the repeats far beyond the first rows
+    X = pd.DataFrame({"a": np.tile([1.0, 2.0, 3.0], 2000) + 0.0,
+                      "b": np.tile([5.0, 1.0, 9.0], 2000)}).sample(frac=1, random_state=0)
+    with pytest.raises(SchemaError, match=r"distinct customers \(3 of 6000"):
+        Segmenter(k=4, random_state=0).fit(X)
+    X.iloc[5500] = [7.0, 7.0]  # a 4th distinct row beyond the first 4,096
+    assert Segmenter(k=4, random_state=0).fit(X).n_clusters_ == 4

@@ -380,7 +380,8 @@ def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | N
     t = time.perf_counter()
     progress("clustering")
     seg = segmenter_for(plan, opts)
-    if rejects is not None and len(rejects):
+    rejects_written = rejects is not None and len(rejects) > 0
+    if rejects_written:
         write_csv(rejects, out / "rejects.csv")  # written early: useful even if fitting fails
     seg.fit(kept)
     alignment = seg.align_to(opts.previous).to_dict() if opts.previous else None
@@ -417,7 +418,8 @@ def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | N
     else:
         write_csv(segments, out / "segments.csv")
     write_csv(seg.profiles_, out / "profiles.csv")
-    write_csv(rejects, out / "rejects.csv")
+    if not rejects_written:  # the header only (or a previous run's file replaced)
+        write_csv(rejects, out / "rejects.csv")
     Z = seg.model_.scaled(kept)
     metrics = quality_metrics(Z, seg.labels_, seg.inertia_, opts.seed)
     seg.model_.metrics = metrics

@@ -262,7 +262,10 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         if plan.categorical:
             encoder = CategoricalEncoder().fit(frame, plan.categorical)
             codes, _ = encoder.codes(frame)
-        n_distinct = len(np.unique(Z if codes is None else np.hstack([Z, codes]), axis=0))
+        needed = [int(self.k)] if isinstance(self.k, numbers.Integral) else []
+        needed += [int(self.k_range[1])] if self.k_range is not None else []
+        n_distinct = _count_distinct_rows(Z if codes is None else np.hstack([Z, codes]),
+                                          enough=max([1000, *needed]) + 1)
         rng = check_random_state(self.random_state)
 
         self.k_selection_ = None
@@ -554,3 +557,17 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
 
 def _generated_names(frame: pd.DataFrame) -> bool:
     return list(frame.columns) == [f"x{i}" for i in range(frame.shape[1])]
+
+
+def _count_distinct_rows(A: np.ndarray, enough: int) -> int:
+    """Distinct rows of ``A``: exact when fewer than ``enough``, else some count >= ``enough``.
+
+    Only small counts matter (k must not exceed them), and sorting a million rows to count
+    them costs seconds, so the first rows are counted first.
+    """
+    head = A[: max(4 * enough, 4096)]
+    n = len(np.unique(head, axis=0))
+    if n >= enough or len(head) == len(A):
+        return n
+    return len(np.unique(A, axis=0))
+
