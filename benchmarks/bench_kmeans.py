@@ -21,7 +21,8 @@ iterations
     is not faster.
 bandwidth floor
     One iteration must read ``X`` once: the floor is the median time of a parallel numba
-    streaming sum over the same matrix in the custseg child. custseg's ms/iteration is reported
+    streaming sum over the same matrix, with the same threads, in a child of its own (so that
+    compiling it does not count in custseg's peak memory). custseg's ms/iteration is reported
     against it.
 seeding
     ``sklearn.cluster.kmeans_plusplus`` against custseg's ``kmeans_plusplus`` (same draws: the
@@ -30,6 +31,11 @@ big (``--big``)
     10M x 8 float32: custseg's peak memory against the size of the matrix (target < 2x), both as
     the raw process peak and as the peak above the process before it loaded the data (the
     interpreter and imports, which are not the algorithm's).
+memory
+    Every peer's peak is its process's ``VmHWM``; the table under the iterations also splits it
+    into the interpreter with the peer's imports, the loaded data, and the fit's own memory
+    (peak minus the resident size once the data was loaded: copies, labels, buffers, and for
+    custseg the numba runtime that loading the cached kernels initialises).
 
 Each peer runs in its own child process (``python bench_kmeans.py --worker PEER ...``, or
 ``Rscript``), so its peak memory is its own; timings are medians over ``--repeats`` fits inside
@@ -116,6 +122,9 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     res["rss_loaded_mb"] = rss_mb()
     k, iters = C0.shape[0], args.iters
     quiet = args.quiet if args.quiet > 0 else None
+    if peer == "custseg-floor":
+        res["floor_s"], res["floor_best_s"] = _floor(X, max(9, args.repeats * 3), quiet)
+        return {**res, "times": [], "busy": [], "centers": None, "peak_rss_mb": peak_rss_mb()}
     if peer == "custseg-warmup":
         from custseg.cluster._lloyd import kmeans_fit
 
@@ -135,8 +144,6 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
 
         times, (C, _, inertia, n_iter), busy = _timed(fit, args.repeats, True, quiet)
         res.update(centers=C, inertia_reported=inertia, n_iter=n_iter)
-        if args.floor:
-            res["floor_s"], res["floor_best_s"] = _floor(X, max(9, args.repeats * 3), quiet)
     elif peer.startswith("sklearn-") and peer != "sklearn-minibatch":
         from sklearn.cluster import KMeans
 
@@ -351,8 +358,8 @@ def available(peer: str) -> str | None:
     return None
 
 
-def run_peer(peer: str, data: Path, init: Path, raw: tuple[Path, Path], args: argparse.Namespace,
-             floor: bool = False) -> dict[str, Any]:
+def run_peer(peer: str, data: Path, init: Path, raw: tuple[Path, Path],
+             args: argparse.Namespace) -> dict[str, Any]:
     why = available(peer)
     if why:
         return {"peer": peer, "skipped": why}
@@ -374,8 +381,6 @@ def run_peer(peer: str, data: Path, init: Path, raw: tuple[Path, Path], args: ar
         cmd = ["--worker", peer, "--data", str(data), "--init", str(init), "--iters",
                str(args.iters), "--repeats", str(args.repeats), "--threads", str(args.threads),
                "--seed", str(args.seed), "--quiet", str(args.quiet)]
-        if floor:
-            cmd.append("--floor")
         child = run_python_child(HERE, cmd, env=env, timeout=args.timeout)
     if not child.ok:
         return {"peer": peer, "error": child.error}
@@ -419,7 +424,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
     ap.add_argument("--init", help=argparse.SUPPRESS)
-    ap.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
     if args.worker:
@@ -464,10 +468,17 @@ def main(argv: list[str] | None = None) -> int:
         rows = []
         for peer in peers:
             print(f"  running {peer} ...", flush=True)
-            row = run_peer(peer, data, init, raw, args, floor=(peer == "custseg"))
+            row = run_peer(peer, data, init, raw, args)
             if "centers" in row and row["centers"] is not None:
                 row["inertia"] = exact_inertia(X, np.array(row["centers"]))
             rows.append(row)
+        ref = next((r for r in rows if r["peer"] == "custseg"), None)
+        if ref is not None and ref.get("time_s"):
+            print("  measuring the bandwidth floor ...", flush=True)
+            floor = run_peer("custseg-floor", data, init, raw, args)
+            for key in ("floor_s", "floor_best_s"):
+                if key in floor:
+                    ref[key] = floor[key]
         seeding = [] if args.no_seeding else [
             run_peer(p, data, init, raw, args) for p in ("seed-custseg", "seed-sklearn")]
         for row in seeding:
@@ -521,6 +532,20 @@ def report(rows: list[dict[str, Any]], seeding: list[dict[str, Any]], args: argp
                 title=f"iterations: {n:,} x {args.d} {dtype.name}, k = {args.k}, "
                       f"{args.iters} iterations from the same k-means++ start "
                       f"(time = median of {args.repeats})")
+    for r in rows:
+        if r.get("peak_rss_mb") and r.get("rss_loaded_mb") is not None:
+            r["fit_mem_mb"] = r["peak_rss_mb"] - r["rss_loaded_mb"]
+    mem_rows = [r for r in rows if r.get("fit_mem_mb") is not None]
+    if mem_rows:
+        print()
+        print_table(mem_rows, [("peer", "peer"), ("rss_imports_mb", "imports"),
+                               ("rss_loaded_mb", "+ data"), ("peak_rss_mb", "peak"),
+                               ("fit_mem_mb", "fit's own")],
+                    formatters={k: fmt_mb for k in ("rss_imports_mb", "rss_loaded_mb",
+                                                    "peak_rss_mb", "fit_mem_mb")},
+                    title=f"memory (VmHWM of each peer's process; matrix {matrix_mb:,.0f} MB): "
+                          "resident after imports, after loading X, peak, and peak minus the "
+                          "resident size with X loaded")
     summary: dict[str, Any] = {}
     if ref:
         floor = ref.get("floor_s")
@@ -548,6 +573,13 @@ def report(rows: list[dict[str, Any]], seeding: list[dict[str, Any]], args: argp
             print(f"custseg vs scikit-learn lloyd: {summary['speedup_vs_sklearn_lloyd']:.2f}x "
                   f"faster, inertia gap {sk.get('inertia', 0) / ref_i - 1:+.1e}, peak memory "
                   f"{ref['peak_rss_mb']:,.0f} MB vs {sk['peak_rss_mb']:,.0f} MB")
+            if ref.get("fit_mem_mb") is not None and sk.get("fit_mem_mb"):
+                summary["fit_mem_vs_sklearn_lloyd"] = ref["fit_mem_mb"] / sk["fit_mem_mb"]
+                summary["imports_mem_over_sklearn_mb"] = (ref["rss_imports_mb"]
+                                                          - sk["rss_imports_mb"])
+                print(f"  the fit's own memory (peak - resident with X loaded): "
+                      f"{ref['fit_mem_mb']:,.0f} MB vs {sk['fit_mem_mb']:,.0f} MB; the "
+                      f"imports differ by {summary['imports_mem_over_sklearn_mb']:+,.0f} MB")
         if mode == "big":
             summary["peak_over_matrix"] = ref["peak_rss_mb"] / matrix_mb
             print(f"\nmemory: matrix {matrix_mb:,.0f} MB; custseg peak {ref['peak_rss_mb']:,.0f} "
@@ -558,9 +590,12 @@ def report(rows: list[dict[str, Any]], seeding: list[dict[str, Any]], args: argp
                     continue
                 above = r["peak_rss_mb"] - base
                 r["peak_above_imports_mb"] = above
+                summary[f"{r['peer']}_peak_over_matrix"] = r["peak_rss_mb"] / matrix_mb
                 summary[f"{r['peer']}_peak_above_imports_over_matrix"] = above / matrix_mb
-                print(f"  {r['peer']}: {above:,.0f} MB above the interpreter and its imports "
-                      f"({base:,.0f} MB) = {above / matrix_mb:.2f}x the matrix")
+                print(f"  {r['peer']}: peak {r['peak_rss_mb']:,.0f} MB = "
+                      f"{r['peak_rss_mb'] / matrix_mb:.2f}x the matrix; {above:,.0f} MB above "
+                      f"the interpreter and its imports ({base:,.0f} MB) = "
+                      f"{above / matrix_mb:.2f}x")
     if seeding:
         ok = [r for r in seeding if r.get("time_s")]
         same = (len(ok) == 2 and ok[0].get("indices") == ok[1].get("indices"))

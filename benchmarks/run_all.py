@@ -6,7 +6,7 @@ Usage::
     python benchmarks/run_all.py --quick    # each script's quick mode (make bench-quick)
     python benchmarks/run_all.py --only kmeans,rfm
 
-Each ``bench_*.py`` present (``bench_kmeans``, ``bench_rfm``, ``bench_choose_k``,
+Each ``bench_*.py`` present (``bench_kmeans``, ``bench_rfm``, ``bench_choose_k``, ``bench_e2e``,
 ``bench_quality``, and any added later) runs in its own process, one after the other, so they
 do not compete for the cores. ``--quick`` is passed to the scripts whose ``--help`` offers it;
 the others run as they are. Each script writes its own ``benchmarks/results/<name>.json``; this
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import BENCH_DIR, RESULTS_DIR, load_average, write_result  # noqa: E402
 
-ORDER = ["bench_kmeans", "bench_rfm", "bench_choose_k", "bench_quality"]
+ORDER = ["bench_kmeans", "bench_rfm", "bench_choose_k", "bench_quality", "bench_e2e"]
 
 
 def scripts(only: set[str] | None) -> list[Path]:

@@ -34,13 +34,14 @@ def check_fitted(estimator: Any, attribute: str = "labels_") -> None:
         )
 
 
-def check_X(estimator: Any, X: Any, *, reset: bool) -> np.ndarray:
-    """Validate ``X`` as a finite 2-D float64 C-contiguous array (sets ``n_features_in_``).
+def check_X(estimator: Any, X: Any, *, reset: bool, dtype: Any = np.float64) -> np.ndarray:
+    """Validate ``X`` as a finite 2-D C-contiguous array of ``dtype`` (sets ``n_features_in_``).
 
-    A read-only array (e.g. a memory map) is copied: the numba kernels are compiled for
-    writeable arrays, and a second, read-only compilation of each costs seconds.
+    ``dtype`` is float64 unless an estimator asks for float32 (then float32 input is not
+    copied). A read-only array (e.g. a memory map) is copied: the numba kernels are compiled
+    for writeable arrays, and a second, read-only compilation of each costs seconds.
     """
-    X = validate_data(estimator, X, reset=reset, dtype=np.float64, order="C",
+    X = validate_data(estimator, X, reset=reset, dtype=dtype, order="C",
                       ensure_min_samples=1)
     return X if X.flags.writeable else X.copy()
 

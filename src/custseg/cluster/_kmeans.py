@@ -1,4 +1,5 @@
-"""K-means with three algorithms: Lloyd and Elkan (scikit-learn) and Hartigan–Wong (AS 136)."""
+"""K-means with three methods: Lloyd and Elkan (custseg's fused numba kernels, scikit-learn's
+partitions) and Hartigan–Wong (AS 136)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from typing import Any, Literal
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
-from sklearn.cluster import KMeans as _SkKMeans
 from sklearn.exceptions import ConvergenceWarning
 
 from .._exceptions import InvalidParameterError, SchemaError
@@ -15,6 +15,7 @@ from .._validation import RANDOM_STATE, Interval, Options, Predicate, validate_p
 from ._base import CentroidMixin, as_generator, check_n_samples, check_X, sklearn_seed
 from ._hartigan_wong import HW_EMPTY, HW_MAX_ITER, HW_QTRAN_LIMIT, hartigan_wong
 from ._kernels import kmeans_plusplus
+from ._lloyd import kmeans_fit
 
 __all__ = ["KMeans"]
 
@@ -31,11 +32,21 @@ class KMeans(CentroidMixin, ClusterMixin, BaseEstimator):
     n_clusters : int, default=8
         Number of clusters (>= 1).
     method : {"lloyd", "elkan", "hartigan-wong"}, default="lloyd"
-        ``"lloyd"`` and ``"elkan"`` run scikit-learn's ``KMeans``. ``"hartigan-wong"`` runs
-        Algorithm AS 136 (optimal- and quick-transfer stages with live sets), as R's
-        ``kmeans()`` does by default: from the same initial centres it returns R's partition.
-        It moves single points whenever that lowers the within-cluster sum of squares, so it
-        usually ends lower than Lloyd from the same start.
+        ``"lloyd"`` runs Lloyd's algorithm with custseg's fused numba kernel
+        (:func:`custseg.cluster._lloyd.kmeans_fit`): one multithreaded pass over ``X`` per
+        iteration assigns the rows and accumulates the new centres. For many clusters times
+        features (``n_clusters * n_features >= 256`` on large data) it switches to the
+        bounds-based Hamerly kernel, which visits the same partitions. From an int
+        ``random_state`` it makes scikit-learn's k-means++ draws, so it returns the partition
+        of ``sklearn.cluster.KMeans(algorithm="lloyd")`` with the same seed. The result does
+        not depend on the number of threads (partial sums are added in a fixed block order).
+        ``"elkan"`` always runs the bounds-based kernel (Hamerly's bounds, a lighter form of
+        Elkan's): the same partitions as ``"lloyd"`` and as scikit-learn's Elkan, fewer
+        distances on well-separated data. ``"hartigan-wong"`` runs Algorithm AS 136 (optimal-
+        and quick-transfer stages with live sets), as R's ``kmeans()`` does by default: from
+        the same initial centres it returns R's partition. It moves single points whenever that
+        lowers the within-cluster sum of squares, so it usually ends lower than Lloyd from the
+        same start.
     init : "k-means++" or ndarray of shape (n_clusters, n_features), default="k-means++"
         Initial centres: greedy k-means++ seeding, or the given centres (then one run only,
         ``n_init`` is not used).
@@ -49,6 +60,14 @@ class KMeans(CentroidMixin, ClusterMixin, BaseEstimator):
         Hartigan–Wong stops when a full pass moves no point, as AS 136 does.
     random_state : int, numpy random generator or None, default=None
         Seed of the k-means++ draws.
+    dtype : {None, "float64", "float32"}, default=None
+        Lloyd/Elkan only: the precision ``X`` is held in during the fit. ``None`` and
+        ``"float64"`` convert the data to float64; ``"float32"`` keeps (or converts) it in
+        float32, which halves the bytes each iteration reads. The assignment is still decided
+        as in float64 (rows whose two nearest centres are within float32 rounding are re-decided
+        in float64) and the centres, sums and inertia are float64, so the partition of the
+        float32 values is unaffected; the values themselves are rounded to 24 bits.
+        Hartigan–Wong always runs in float64.
 
     Attributes
     ----------
@@ -85,12 +104,14 @@ class KMeans(CentroidMixin, ClusterMixin, BaseEstimator):
         "max_iter": [Interval(int, 1, None)],
         "tol": [Interval(float, 0, None)],
         "random_state": RANDOM_STATE,
+        "dtype": [Options(frozenset({None, "float64", "float32"}))],
     }
 
     def __init__(self, n_clusters: int = 8, *,
                  method: Literal["lloyd", "elkan", "hartigan-wong"] = "lloyd",
                  init: str | np.ndarray = "k-means++", n_init: int = 10, max_iter: int = 300,
-                 tol: float = 1e-4, random_state: Any = None):
+                 tol: float = 1e-4, random_state: Any = None,
+                 dtype: Literal["float64", "float32"] | None = None):
         self.n_clusters = n_clusters
         self.method = method
         self.init = init
@@ -98,6 +119,7 @@ class KMeans(CentroidMixin, ClusterMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
+        self.dtype = dtype
 
     def fit(self, X: Any, y: Any = None) -> KMeans:
         """Compute the clustering.
@@ -120,7 +142,8 @@ class KMeans(CentroidMixin, ClusterMixin, BaseEstimator):
             If Hartigan–Wong cannot start (an initial centre has no nearest point).
         """
         validate_params(type(self).__name__, self._parameter_constraints, self.get_params())
-        X = check_X(self, X, reset=True)
+        single = self.dtype == "float32" and self.method != "hartigan-wong"
+        X = check_X(self, X, reset=True, dtype=np.float32 if single else np.float64)
         n, d = X.shape
         k = int(self.n_clusters)
         check_n_samples(n, k)
@@ -132,15 +155,16 @@ class KMeans(CentroidMixin, ClusterMixin, BaseEstimator):
         if self.method == "hartigan-wong":
             self._fit_hartigan_wong(X, k, given)
         else:
+            # "lloyd": the fused kernel, Hamerly where it wins; "elkan": always the bounds
             init = np.asarray(self.init, dtype=np.float64) if given else "k-means++"
-            km = _SkKMeans(n_clusters=k, init=init, n_init=1 if given else int(self.n_init),
-                           max_iter=int(self.max_iter), tol=float(self.tol),
-                           random_state=sklearn_seed(self.random_state),
-                           algorithm="lloyd" if k == 1 else self.method).fit(X)
-            self.cluster_centers_ = km.cluster_centers_
-            self.labels_ = km.labels_.astype(np.int64)
-            self.inertia_ = float(km.inertia_)
-            self.n_iter_ = int(km.n_iter_)
+            C, labels, inertia, n_iter = kmeans_fit(
+                X, k, n_init=1 if given else int(self.n_init), init=init,
+                random_state=sklearn_seed(self.random_state), max_iter=int(self.max_iter),
+                tol=float(self.tol), algorithm="hamerly" if self.method == "elkan" else "auto")
+            self.cluster_centers_ = C
+            self.labels_ = labels.astype(np.int64)
+            self.inertia_ = float(inertia)
+            self.n_iter_ = int(n_iter)
         self.n_clusters_ = k
         return self
 
