@@ -229,3 +229,23 @@ def test_damaged_files_fail_clearly_or_account_for_every_row(tmp_path: Path, kin
         assert res.exit_code == 1, res.output
         assert res.output.strip().startswith("error:") and "Traceback" not in res.output
         assert "this is a bug" not in res.output, res.output
+
+
+def test_overflowing_line_value_is_excluded_and_counted(tmp_path: Path) -> None:
+    """Finite quantity and price whose product overflows: the line is rejected with a reason,
+    nothing infinite reaches the features or summary.json."""
+    src = tmp_path / "orders.csv"
+    src.write_text("InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n"
+                   "5000,12000,2011-01-01,1e200,1e200\n5000,12000,2011-01-01,2,1.50\n"
+                   "5001,12001,2011-02-02,3,2.00\n5002,12002,2011-03-03,1,4.00\n"
+                   "5003,12003,2011-05-04,-1e200,1e200\n5004,12003,2011-06-01,5,1.00\n"
+                   "5005,12001,2011-06-02,1,3.00\n")
+    run_segment(src, tmp_path / "out", SegmentOptions(transactions=True, k=2, n_init=1))
+    s = check_run_folder(tmp_path / "out")
+    tx = s["transactions"]
+    assert tx["lines_excluded_by_reason"] == {"value_overflow": 2}
+    assert tx["lines_read"] == tx["lines_used"] + tx["lines_excluded"] == 7
+    rejects = pd.read_csv(tmp_path / "out" / "rejects.csv")
+    assert sorted(rejects.loc[rejects["reason"] == "value_overflow", "line"]) == [2, 6]
+    features = pd.read_parquet(tmp_path / "out" / "features.parquet")
+    assert features["monetary"].abs().max() < 100
