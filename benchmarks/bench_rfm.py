@@ -197,23 +197,29 @@ def run_polars(path: str, threads: int) -> Any:
 
 
 def run_duckdb(path: str, threads: int) -> Any:
+    """Plain DuckDB as a practised user writes it: one scan, and the distinct count of
+    invoices as a group-by per (customer, invoice) then per customer, which DuckDB runs in
+    parallel, where ``count(DISTINCT …)`` per customer is much slower."""
     import duckdb
 
-    con = duckdb.connect(config={"threads": threads})
+    con = duckdb.connect(config={"threads": threads, "preserve_insertion_order": False})
     return con.sql(f"""
-        WITH v AS (
-            SELECT * FROM read_parquet('{path}')
+        WITH per_invoice AS (
+            SELECT CustomerID, InvoiceNo,
+                   Quantity > 0 AND NOT starts_with(InvoiceNo, 'C') AS purchase,
+                   sum(Quantity * UnitPrice) AS value, min(InvoiceDate) AS first,
+                   max(InvoiceDate) AS last
+            FROM read_parquet('{path}')
             WHERE CustomerID IS NOT NULL AND UnitPrice > 0 AND Quantity <> 0
+            GROUP BY ALL
+        ), a AS (
+            SELECT CustomerID, sum(value) AS monetary,
+                   count(*) FILTER (WHERE purchase) AS frequency,
+                   CAST(max(last) FILTER (WHERE purchase) AS DATE) AS last,
+                   CAST(min(first) AS DATE) AS first
+            FROM per_invoice GROUP BY CustomerID
         ), s AS (
             SELECT CAST(max(InvoiceDate) AS DATE) + 1 AS as_of FROM read_parquet('{path}')
-        ), a AS (
-            SELECT CustomerID, sum(Quantity * UnitPrice) AS monetary,
-                   count(DISTINCT InvoiceNo) FILTER (
-                       WHERE Quantity > 0 AND NOT starts_with(InvoiceNo, 'C')) AS frequency,
-                   CAST(max(InvoiceDate) FILTER (
-                       WHERE Quantity > 0 AND NOT starts_with(InvoiceNo, 'C')) AS DATE) AS last,
-                   CAST(min(InvoiceDate) AS DATE) AS first
-            FROM v GROUP BY CustomerID
         )
         SELECT CustomerID, monetary, frequency,
                coalesce(date_diff('day', last, s.as_of),
@@ -227,7 +233,7 @@ CONTENDERS = {
     "custseg-csv": ("custseg.features.rfm", "csv", run_custseg),
     "pandas": ("pandas read_parquet + groupby", "parquet", run_pandas),
     "polars": ("polars scan_parquet + group_by", "parquet", run_polars),
-    "duckdb": ("DuckDB SQL (count distinct)", "parquet", run_duckdb),
+    "duckdb": ("DuckDB SQL (two-level group-by)", "parquet", run_duckdb),
 }
 
 

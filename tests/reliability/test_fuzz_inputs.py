@@ -253,13 +253,6 @@ def test_infinite_line_value_in_an_order_log(tmp_path: Path) -> None:
     assert s["transactions"]["lines_excluded_by_reason"] == {"invalid_quantity": 1}
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "features/_source.py reads a log with DuckDB's sniffer; one ragged line in a tab-separated "
-    "log makes the sniffer give up (one column, no quoting) and custseg falls back to splitting "
-    "on runs of whitespace: an empty field (\\t\\t) vanishes and the later fields shift left, "
-    "and a quoted field with a newline becomes two lines, one of them *used* as a purchase. "
-    "Fix: pass the delimiter found by custseg.io's sniffer (and quote='\"') to read_csv, and "
-    "reject ragged lines (as custseg.io does) instead of re-splitting on whitespace."))
 def test_ragged_line_in_a_tab_separated_order_log(tmp_path: Path) -> None:
     src = tmp_path / "orders.tsv"
     src.write_text("InvoiceNo\tCustomerID\tInvoiceDate\tQuantity\tUnitPrice\n"

@@ -17,12 +17,23 @@ from typing import Any, Literal
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .._exceptions import InvalidParameterError, SchemaError
 from .._validation import InstanceOf, Interval, Options, Predicate, validate_params
 from ._columns import ColumnRoles, resolve_roles
 from ._dates import date_parser
-from ._source import FILE, LINE, SOURCE, Source, open_source, quote_ident, quote_literal
+from ._source import (
+    FILE,
+    LINE,
+    MALFORMED,
+    SOURCE,
+    Source,
+    open_source,
+    quote_ident,
+    quote_literal,
+)
 
 __all__ = ["REASONS", "RFMResult", "rfm"]
 
@@ -194,16 +205,34 @@ def _numeric(col: str, typ: str) -> tuple[str, str]:
     return v, f"{v} IS NOT NULL AND isfinite({v})"
 
 
-def _present(col: str, typ: str) -> str:
-    """SQL true when an ID-like value is present (not NULL, not blank, not NaN)."""
+def _present(col: str, typ: str, lowest: str | None = None) -> str:
+    """SQL true when an ID-like value is present (not NULL, not blank, not NaN).
+
+    ``lowest`` is the smallest text value of the column when known: when it starts with a
+    character above the blank, no value can be empty or blank, so ``IS NOT NULL`` suffices.
+    """
     x = quote_ident(col)
     base = _base_type(typ)
     if base == "VARCHAR":
-        # trim() only runs on the rare values that start with a blank.
-        return f"{x} IS NOT NULL AND {x} <> '' AND (NOT starts_with({x}, ' ') OR trim({x}) <> '')"
+        if lowest is not None and lowest[:1] > " ":
+            return f"{x} IS NOT NULL"
+        # trim() only runs on the rare values that start with a blank (a CASE, so that the
+        # optimizer cannot move it in front of the cheap test).
+        return (f"{x} IS NOT NULL AND {x} <> '' AND "
+                f"CASE WHEN starts_with({x}, ' ') THEN trim({x}) <> '' ELSE true END")
     if base in _FLOAT_TYPES:
         return f"{x} IS NOT NULL AND NOT isnan({x})"
     return f"{x} IS NOT NULL"
+
+
+def _lowest(con: duckdb.DuckDBPyConnection, relation: str,
+            columns: list[str]) -> dict[str, str | None]:
+    """Smallest value of each text column (Parquet answers from its statistics)."""
+    if not columns:
+        return {}
+    row = con.execute("SELECT " + ", ".join(f"min({quote_ident(c)})" for c in columns)
+                      + f" FROM {relation}").fetchall()[0]
+    return {c: (None if v is None else str(v)) for c, v in zip(columns, row, strict=True)}
 
 
 def _to_timestamp(as_of: Any) -> pd.Timestamp:
@@ -271,14 +300,19 @@ def _plan(con: duckdb.DuckDBPyConnection, src: Source, roles: ColumnRoles, *,
     notes["date_format"] = parser.description
     ts = parser.sql
 
+    text_roles = [c for c in (roles.customer_id, roles.invoice)
+                  if c is not None and _base_type(types[c]) == "VARCHAR"]
+    lowest = _lowest(con, relation, text_roles)
     checks: list[tuple[str, str]] = [
-        ("missing_customer_id", _present(roles.customer_id, types[roles.customer_id])),
+        ("missing_customer_id", _present(roles.customer_id, types[roles.customer_id],
+                                         lowest.get(roles.customer_id))),
         ("invalid_date", f"{ts} IS NOT NULL"),
     ]
     key_is_cancel = None
     if roles.invoice is not None:
         inv = quote_ident(roles.invoice)
-        checks.append(("missing_invoice", _present(roles.invoice, types[roles.invoice])))
+        checks.append(("missing_invoice", _present(roles.invoice, types[roles.invoice],
+                                                   lowest.get(roles.invoice))))
         key = inv
         if cancellation_prefix is not None and _base_type(types[roles.invoice]) == "VARCHAR":
             key_is_cancel = f"starts_with(k, {quote_literal(cancellation_prefix)})"
@@ -376,7 +410,7 @@ def _add_customers_without_usable_lines(con: duckdb.DuckDBPyConnection, cust_exp
         INSERT INTO __custseg_agg (cust, n_lines, n_returns, frequency, cancellation_invoices,
                                    gross, returned)
         SELECT DISTINCT {cust_expr}, 0, 0, 0, 0, 0.0, 0.0 FROM __custseg_rej
-        WHERE __custseg_reason NOT IN ('missing_customer_id', 'after_as_of')
+        WHERE __custseg_reason NOT IN ('malformed_row', 'missing_customer_id', 'after_as_of')
           AND {cust_expr} NOT IN (SELECT cust FROM __custseg_agg)
     """)
 
@@ -459,11 +493,14 @@ def _fetch_features(con: duckdb.DuckDBPyConnection, ids: _Ids, id_name: str, as_
         key = key[order]
         cols = {k: v[order] for k, v in cols.items()}
     if ids.integral:
-        id_values = pd.Series(key.astype(np.int64, copy=False)).astype("str")
+        # Arrow writes 1M integers as text several times faster than pandas' astype.
+        id_values = pd.Series(pd.array(pc.cast(pa.array(key.astype(np.int64, copy=False)),
+                                               pa.string()), dtype="str"))
     else:
         id_values = pd.Series(cols.pop("id"), dtype="str")
-    frame = pd.DataFrame({name: cols[name] for name in FEATURE_COLUMNS})
-    frame.insert(0, id_name, id_values)
+    # copy=False: the columns stay the arrays DuckDB returned (no consolidation copy).
+    frame = pd.DataFrame({id_name: id_values} | {name: cols[name] for name in FEATURE_COLUMNS},
+                         copy=False)
     for name in ("first_purchase", "last_purchase"):
         frame[name] = frame[name].astype("datetime64[us]")
     return frame
@@ -497,18 +534,20 @@ def rfm(
     negative or its invoice starts with ``cancellation_prefix``; returns are netted in
     ``monetary`` and counted in ``return_rate`` (a return's value is ``-|value|``). Every other
     usable line is a *purchase*. A line is excluded, with the first reason that applies, in this
-    order: ``missing_customer_id`` (empty or missing ID), ``invalid_date`` (no format parses it),
-    ``missing_invoice``, ``invalid_quantity`` / ``invalid_price`` / ``invalid_amount`` (not a
-    finite number), ``non_positive_price`` (price <= 0, e.g. free samples and bad-debt
-    adjustments), ``zero_value`` (quantity or amount 0), ``value_overflow`` (quantity * price
-    is not a finite double), ``after_as_of`` (dated at or after an
-    explicit ``as_of``), ``duplicate_line`` (with ``duplicates="drop"``, the second and later
-    copies of an exact duplicate line). So a line without a customer that also has a zero price
-    counts as ``missing_customer_id``. Excluded lines are returned in :attr:`RFMResult.rejects`
-    and counted in the summary; ``lines_read == lines_used + lines_excluded`` always holds, and
-    ``sum(monetary) + excluded_net_value`` is the total ``quantity * price`` (or ``amount``) of
-    the log (a line of a cancellation invoice with a *positive* value, which no known export
-    has, counts ``-|value|`` and so breaks that sum by twice its value).
+    order: ``malformed_row`` (a text line whose fields do not match the header's, e.g. a tab too
+    many; its values are not read), ``missing_customer_id`` (empty or missing ID),
+    ``invalid_date`` (no format parses it), ``missing_invoice``, ``invalid_quantity`` /
+    ``invalid_price`` / ``invalid_amount`` (not a finite number), ``non_positive_price``
+    (price <= 0, e.g. free samples and bad-debt adjustments), ``zero_value`` (quantity or
+    amount 0), ``value_overflow`` (quantity * price is not a finite double), ``after_as_of``
+    (dated at or after an explicit ``as_of``), ``duplicate_line`` (with ``duplicates="drop"``,
+    the second and later copies of an exact duplicate line). So a line without a customer that
+    also has a zero price counts as ``missing_customer_id``. Excluded lines are returned in
+    :attr:`RFMResult.rejects` and counted in the summary; ``lines_read == lines_used +
+    lines_excluded`` always holds, and ``sum(monetary) + excluded_net_value`` is the total
+    ``quantity * price`` (or ``amount``) of the log (a line of a cancellation invoice with a
+    *positive* value, which no known export has, counts ``-|value|`` and so breaks that sum by
+    twice its value).
 
     **Features**: one row per customer, sorted by ID. A customer is an ID found on any line
     not excluded for ``missing_customer_id`` or ``after_as_of``, so a customer whose lines were
@@ -665,9 +704,10 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
 
     _aggregate(con, plan, plan.cust)
     clock.lap("aggregate")
-    lines_read = int(con.execute(f"SELECT count(*) FROM {SOURCE}").fetchall()[0][0])
+    lines_parsed = int(con.execute(f"SELECT count(*) FROM {SOURCE}").fetchall()[0][0])
+    lines_read = lines_parsed + src.malformed
     used = con.execute("SELECT coalesce(sum(n_lines), 0) FROM __custseg_agg").fetchall()[0][0]
-    nothing_excluded = lines_read == used  # then skip the scan for rejects
+    nothing_excluded = lines_parsed == used  # then skip the scan for rejects
 
     # Rejected lines, with their reason, customer, value and parsed date.
     originals = ", ".join(quote_ident(c) for c in src.columns)
@@ -679,6 +719,13 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
                {plan.ts} AS __custseg_ts, {originals}
         FROM {plan.relation} WHERE {"false" if nothing_excluded else f"NOT ({plan.valid})"}
     """)
+    if src.malformed:
+        # Records that do not split into the header's fields: no value can be trusted.
+        con.execute(f"""
+            INSERT INTO __custseg_rej BY NAME
+            SELECT {file_col}{LINE} AS __custseg_line, 'malformed_row' AS __custseg_reason
+            FROM {MALFORMED}
+        """)
     clock.lap("rejects")
     _add_customers_without_usable_lines(con, "__custseg_cust")
     ids = _customer_ids(con, plan)
@@ -696,7 +743,8 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
         FROM __custseg_agg""").fetchall()[0]
     n_customers, lines_used, returns_lines, cancel_inv, gross, returned, first_ts, last_ts = totals
     idle = con.execute("SELECT count(*) FROM __custseg_agg WHERE n_lines = 0").fetchall()[0][0]
-    by_reason = dict.fromkeys(REASONS, 0)
+    by_reason = {"malformed_row": 0} if src.malformed else {}
+    by_reason |= dict.fromkeys(REASONS, 0)
     excluded_value = 0.0
     rej_max_ts = None
     for reason, n, value, max_ts in con.execute(
@@ -750,7 +798,7 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
         "lines_used": int(lines_used),
         "lines_excluded": int(lines_excluded),
         "lines_excluded_by_reason": by_reason,
-        "exclusion_precedence": list(REASONS),
+        "exclusion_precedence": (["malformed_row"] if src.malformed else []) + list(REASONS),
         "returns_lines": int(returns_lines),
         "cancellation_prefix": params["cancellation_prefix"],
         "cancellation_invoices": (int(cancel_inv) if plan.key_is_cancel is not None else None),

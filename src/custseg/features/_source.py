@@ -13,12 +13,21 @@ Text files are parsed once, all columns as text (``all_varchar``), into a tempor
 the values stay exactly as written (an ID ``"0042"`` keeps its zeros) and the later passes (the
 aggregation and the rejects) do not parse the file again. Parquet is scanned in place, so only
 the columns a query needs are read.
+
+The delimiter of a text file is the one :func:`custseg.io._sniff.sniff_delimiter` finds in its
+first bytes (the same guess as :func:`custseg.read_table`), read with RFC 4180 quoting. A
+record with more or fewer fields than the header is *malformed*: it is not read, and its file
+and line go to the table :data:`MALFORMED` (``__custseg_file``, ``__custseg_line``,
+``__custseg_detail``) so that the RFM step can count and return it. Fields are split on runs
+of blanks only when the sniffer finds a whitespace-separated table.
 """
 
 from __future__ import annotations
 
 import glob
+import gzip
 import os
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,12 +36,18 @@ import duckdb
 import pyarrow as pa
 
 from .._exceptions import InputFileError, InvalidParameterError
+from ..io._sniff import SAMPLE_BYTES, WHITESPACE, bom_encoding, sniff_delimiter
 
-__all__ = ["LINE", "FILE", "SOURCE", "Source", "open_source", "quote_ident", "quote_literal"]
+__all__ = ["LINE", "FILE", "MALFORMED", "SOURCE", "Source", "open_source", "quote_ident",
+           "quote_literal"]
 
 SOURCE = "custseg_src"
 LINE = "__custseg_line"
 FILE = "__custseg_file"
+#: Table of the malformed records of a text source (wrong number of fields).
+MALFORMED = "__custseg_malformed"
+_REJECTS_TABLE = "__custseg_csv_errors"
+_REJECTS_SCAN = "__custseg_csv_scans"
 
 _PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 _TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".dat", ".tab", ".psv")
@@ -59,6 +74,7 @@ class Source:
     columns: list[str] = field(default_factory=list)
     types: dict[str, str] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
+    malformed: int = 0  # records in :data:`MALFORMED`
 
     @property
     def multi_file(self) -> bool:
@@ -127,48 +143,157 @@ def _open_parquet(con: duckdb.DuckDBPyConnection, src: Source) -> None:
     src.columns = list(types)
 
 
-def _read_csv_args(src: Source, encoding: str | None) -> str:
+def _sniff_delimiter(path: str) -> str | None:
+    """custseg.io's delimiter guess from the first bytes of ``path`` (``None``: cannot look)."""
+    lower = path.lower()
+    if lower.endswith(".zst"):
+        return None
+    try:
+        opener = gzip.open if lower.endswith((".gz", ".gzip")) else open
+        with opener(path, "rb") as fh:
+            head = fh.read(SAMPLE_BYTES + 1)
+    except (OSError, EOFError, zlib.error):
+        return None
+    truncated = len(head) > SAMPLE_BYTES
+    encoding, skip = bom_encoding(head)
+    try:
+        text = head[skip:SAMPLE_BYTES].decode(encoding or "utf-8", errors="replace")
+    except LookupError:  # pragma: no cover - every BOM names a known codec
+        return None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return sniff_delimiter(text, truncated=truncated)
+
+
+def _read_csv_args(src: Source, encoding: str | None, delimiter: str | None) -> str:
     args = "header=true, all_varchar=true"
+    if delimiter is not None:
+        # The dialect is known: read it strictly and keep the records that do not fit apart.
+        args += (f", delim={quote_literal(delimiter)}, quote='\"', escape='\"', "
+                 f"store_rejects=true, rejects_table='{_REJECTS_TABLE}', "
+                 f"rejects_scan='{_REJECTS_SCAN}'")
     if encoding:
         args += f", encoding={quote_literal(encoding)}"
     if src.multi_file:
-        args += ", filename=true, union_by_name=true"
+        args += ", filename=true" + ("" if delimiter is not None else ", union_by_name=true")
     return args
 
 
+def _csv_scan(src: Source, args: str, delimiter: str | None) -> str:
+    """SQL reading every file of ``src``: one scan, or one per file when the records that do
+    not fit are kept apart (DuckDB keeps them only without ``union_by_name``)."""
+    if delimiter is None or not src.multi_file:
+        return f"SELECT * FROM read_csv({_sql_list(src.files)}, {args})"
+    return " UNION ALL BY NAME ".join(
+        f"SELECT * FROM read_csv({quote_literal(f)}, {args})" for f in src.files)
+
+
+def _drop_csv_rejects(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"DROP TABLE IF EXISTS {_REJECTS_TABLE}")
+    con.execute(f"DROP TABLE IF EXISTS {_REJECTS_SCAN}")
+
+
+def _collect_malformed(con: duckdb.DuckDBPyConnection, src: Source) -> bool:
+    """Move DuckDB's rejected records to :data:`MALFORMED`; False when the encoding is wrong."""
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [_REJECTS_TABLE]
+    ).fetchall()[0][0]
+    if not exists:
+        con.execute(f"CREATE TEMP TABLE {MALFORMED} ({FILE} VARCHAR, {LINE} BIGINT, "
+                    "__custseg_detail VARCHAR)")
+        return True
+    file_col = "s.file_path" if src.multi_file else quote_literal(src.files[0])
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {MALFORMED} AS
+        SELECT {file_col} AS {FILE}, e.line AS {LINE},
+               string_agg(DISTINCT lower(e.error_type), '; ') AS __custseg_detail
+        FROM {_REJECTS_TABLE} e JOIN {_REJECTS_SCAN} s USING (scan_id, file_id)
+        GROUP BY ALL
+    """)
+    _drop_csv_rejects(con)
+    bad_encoding = con.execute(
+        f"SELECT count(*) FROM {MALFORMED} WHERE __custseg_detail LIKE '%encoding%'"
+    ).fetchall()[0][0]
+    src.malformed = int(con.execute(f"SELECT count(*) FROM {MALFORMED}").fetchall()[0][0])
+    return bad_encoding == 0
+
+
+def _number_lines(con: duckdb.DuckDBPyConnection, src: Source) -> None:
+    """Create :data:`SOURCE` over ``__custseg_raw`` with the line number of every record.
+
+    A record's line is its position among the file's records + 1 (the header is line 1), as
+    DuckDB numbers the rejected ones; the good records are numbered around the malformed ones.
+    """
+    if src.multi_file:
+        position = "r.rowid - o.first_rowid"
+        frm = ("__custseg_raw r JOIN (SELECT filename, min(rowid) AS first_rowid "
+               "FROM __custseg_raw GROUP BY filename) o USING (filename)")
+        file_expr = "r.filename"
+        cols = "r.* EXCLUDE (filename)"
+    else:
+        position = "r.rowid"
+        frm = "__custseg_raw r"
+        file_expr = quote_literal(src.files[0])
+        cols = "r.*"
+    if not src.malformed:
+        con.execute(f"CREATE TEMP VIEW {SOURCE} AS SELECT {cols}, {position} + 2 AS {LINE}, "
+                    f"{file_expr} AS {FILE} FROM {frm}")
+        return
+    # g: how many good records come before a malformed one; a good record at position p
+    # follows every malformed record with g <= p.
+    con.execute(f"""
+        CREATE TEMP TABLE __custseg_gaps AS
+        SELECT {FILE} AS f, g, max(n) AS n FROM (
+            SELECT {FILE}, {LINE} - 1 - row_number() OVER w AS g, row_number() OVER w AS n
+            FROM {MALFORMED} WINDOW w AS (PARTITION BY {FILE} ORDER BY {LINE}))
+        GROUP BY ALL
+    """)
+    con.execute(f"""
+        CREATE TEMP TABLE __custseg_numbered AS
+        SELECT x.* EXCLUDE (__p, __f), x.__p + 2 + coalesce(b.n, 0) AS {LINE}, x.__f AS {FILE}
+        FROM (SELECT {cols}, {position} AS __p, {file_expr} AS __f FROM {frm}) x
+        ASOF LEFT JOIN __custseg_gaps b ON x.__f = b.f AND x.__p >= b.g
+    """)
+    con.execute(f"CREATE TEMP VIEW {SOURCE} AS SELECT * FROM __custseg_numbered")
+
+
 def _open_text(con: duckdb.DuckDBPyConnection, src: Source) -> None:
-    files = _sql_list(src.files)
+    delimiter = _sniff_delimiter(src.files[0])
     errors = []
     for encoding in (None, "latin-1"):
-        args = _read_csv_args(src, encoding)
+        if delimiter == WHITESPACE:
+            try:
+                _open_whitespace(con, src, encoding)
+            except duckdb.Error as exc:
+                errors.append(exc)
+                continue
+            return
+        args = _read_csv_args(src, encoding, delimiter)
         try:
-            types = _describe(con, f"SELECT * FROM read_csv({files}, {args})")
+            types = _describe(con, _csv_scan(src, args, delimiter))
         except duckdb.Error as exc:
             errors.append(exc)
             continue
         cols = [c for c in types if not (src.multi_file and c == "filename")]
         first = cols[0] if cols else ""
-        if len(cols) == 1 and len(first.split()) > 1:
+        if delimiter is None and len(cols) == 1 and len(first.split()) > 1:
             _open_whitespace(con, src, encoding)
             return
         try:
-            con.execute(f"CREATE TEMP TABLE __custseg_raw AS SELECT * FROM read_csv({files}, {args})")
+            if delimiter is not None:
+                _drop_csv_rejects(con)
+            con.execute(f"CREATE TEMP TABLE __custseg_raw AS {_csv_scan(src, args, delimiter)}")
         except duckdb.Error as exc:
             errors.append(exc)
             continue
+        if delimiter is not None and not _collect_malformed(con, src) and encoding is None:
+            # Bytes that are not UTF-8: read the whole file again as latin-1.
+            con.execute("DROP TABLE __custseg_raw")
+            con.execute(f"DROP TABLE {MALFORMED}")
+            src.malformed = 0
+            errors.append(InputFileError(f"{src.label} is not UTF-8"))
+            continue
         src.details["encoding"] = encoding or "utf-8"
-        if src.multi_file:
-            con.execute(
-                f"CREATE TEMP VIEW {SOURCE} AS SELECT r.* EXCLUDE (filename), "
-                f"r.rowid - o.first_rowid + 2 AS {LINE}, r.filename AS {FILE} "
-                f"FROM __custseg_raw r JOIN (SELECT filename, min(rowid) AS first_rowid "
-                f"FROM __custseg_raw GROUP BY filename) o USING (filename)"
-            )
-        else:
-            con.execute(
-                f"CREATE TEMP VIEW {SOURCE} AS SELECT *, rowid + 2 AS {LINE}, "
-                f"{quote_literal(src.files[0])} AS {FILE} FROM __custseg_raw"
-            )
+        _number_lines(con, src)
         src.columns = cols
         src.types = {c: "VARCHAR" for c in cols}
         return
