@@ -1,28 +1,31 @@
-"""The Spark engine against the local engine on one job: ``custseg segment --transactions``.
+"""The Spark engine against the local engine, through the command line, on 1M and 10M-line logs.
 
-A transaction log shaped like UCI Online Retail (``tests/engines/loggen.py``: invoices of about
-eight lines, 3 % cancellations, some returns, 2 % lines without customer, free items; dates
-written ``12/1/2010 8:26``) is generated once per size and cached as CSV. Each engine then runs
-the whole job in its own subprocess — read the log, derive the RFM features, account for every
-row, preprocess (log1p of frequency and monetary value, standardise), k-means with k = 5 and one
-start, profile, write the output folder and the report — with the same options:
+The transaction logs are the ones ``benchmarks/bench_rfm.py`` generates (imported, not copied):
+shaped like UCI Online Retail (``InvoiceNo`` with 2 % "C" cancellations, ``Quantity``,
+``InvoiceDate``, ``UnitPrice`` with 0.1 % free items, ``CustomerID`` missing on 1 % of the
+lines, ``Description``, ``Country``), ten lines per customer, written as CSV once and cached.
 
-* ``local``: :func:`custseg.run_segment` (DuckDB, numpy, scikit-learn);
-* ``spark``: :func:`custseg.engines.run_segment_spark` on a ``local[2]`` SparkSession (driver
-  memory 6g). The JVM start is timed apart (``jvm_start_s``) and not in ``wall_s``.
+For each size, each engine runs two commands, each in its own process, exactly as a user types
+them (so the Spark times include starting the JVM):
 
-One run per engine and size (these are long); the table shows the wall-clock seconds of the
-job, the stage timings the summaries record, the ratio Spark / local (> 1: local is faster),
-the peak resident memory (Python process, plus the JVM for Spark) and the inertia each engine
-reached (they start k-means from different centres, so inertia may differ a little; rows and
-customers must agree). The machine is shared: the script waits for a quiet moment before each
-run and records the load averages next to the timings.
+* the RFM step: ``custseg rfm LOG --out features.parquet``;
+* end to end: ``custseg segment LOG --transactions --k 5 --n-init 1 --seed 0 --out DIR``
+  (read, RFM, row accounting, preprocessing, k-means, profiles, output folder and report).
+
+Spark runs with ``--engine spark --spark-master local[2] --spark-conf spark.driver.memory=6g``
+(the machine's two cores; Spark's default 1g driver is too small for 10M lines) and every other
+setting at custseg's defaults. The table gives wall-clock seconds, the ratio Spark / local
+(> 1: the local engine is faster) and the peak resident memory of the command's process tree
+(the Python driver plus, for Spark, its JVM), sampled every 0.1 s. Before each command the
+script waits (at most a minute) for the CPUs to be quiet, and records the load averages next
+to the times. The two engines' results are compared (lines read, used and excluded by reason,
+customers) before any time is reported.
 
 Usage::
 
-    python benchmarks/bench_spark.py                      # 1M and 10M lines
-    python benchmarks/bench_spark.py --quick              # 200k lines
-    python benchmarks/bench_spark.py --lines 1000000
+    flock /tmp/custseg-bench.lock python benchmarks/bench_spark.py      # 1M and 10M lines
+    python benchmarks/bench_spark.py --quick                             # 200k lines
+    python benchmarks/bench_spark.py --lines 1000000 --steps rfm
 
 Results go to ``benchmarks/results/spark.json``.
 """
@@ -32,6 +35,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -40,148 +45,204 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent / "tests" / "engines"))
 
 from _common import (  # noqa: E402
     fmt_mb,
     fmt_ratio,
     fmt_seconds,
     load_average,
-    peak_rss_mb,
     print_table,
-    run_python_child,
     wait_for_quiet,
     write_result,
 )
+from bench_rfm import ensure_data  # noqa: E402
 
-DATA_DIR = Path(tempfile.gettempdir()) / "custseg-bench-spark"
-OPTIONS = {"transactions": True, "k": 5, "n_init": 1, "seed": 0, "force": True}
-SPARK_CONF = {"spark.driver.memory": "6g", "spark.ui.enabled": "false",
-              "spark.sql.shuffle.partitions": "8"}
-
-
-def log_path(n_lines: int) -> Path:
-    """The cached generated log of ``n_lines`` lines (generated on first use)."""
-    from loggen import write_log
-
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    path = DATA_DIR / f"log_{n_lines}.csv"
-    if not path.exists():
-        tmp = path.with_suffix(".tmp")
-        write_log(tmp, n_lines, seed=1)
-        os.replace(tmp, path)
-    return path
+DATA_DIR = Path(tempfile.gettempdir()) / "custseg-bench-data"
+SEED = 0
+MASTER = "local[2]"
+SPARK_CONF = ("spark.driver.memory=6g",)
+SEGMENT_ARGS = ("--transactions", "--k", "5", "--n-init", "1", "--seed", "0")
+STEPS = ("rfm", "segment")
+ENGINES = ("local", "spark")
 
 
-# --------------------------------------------------------------------------------- workers
+def custseg_command() -> list[str]:
+    """The installed ``custseg`` command of this interpreter's environment."""
+    exe = Path(sys.executable).with_name("custseg")
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("custseg")
+    if found:
+        return [found]
+    return [sys.executable, "-c", "from custseg.cli import main; main()"]
 
 
-def _jvm_peak_mb(spark: Any) -> float | None:
-    try:
-        pid = spark.sparkContext._gateway.proc.pid
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return float(line.split()[1]) / 1024.0
-    except (AttributeError, OSError):
-        return None
-    return None
-
-
-def worker(engine: str, log: Path, out: Path) -> dict[str, Any]:
-    """Run the job once with ``engine``; return what the table needs."""
-    from custseg import SegmentOptions, run_segment
-
-    opts = SegmentOptions(**OPTIONS)
-    result: dict[str, Any] = {"engine": engine}
-    if engine == "local":
-        t = time.perf_counter()
-        summary = run_segment(log, out, opts)
-        result["wall_s"] = time.perf_counter() - t
+def command(step: str, engine: str, log: Path, out: Path) -> list[str]:
+    """The command line of ``step`` on ``engine``."""
+    cmd = custseg_command()
+    if step == "rfm":
+        cmd += ["rfm", str(log), "--out", str(out / "features.parquet")]
     else:
-        from custseg.engines import get_spark, run_segment_spark
+        cmd += ["segment", str(log), *SEGMENT_ARGS, "--out", str(out), "--force"]
+    cmd.append("--quiet")
+    if engine == "spark":
+        cmd += ["--engine", "spark", "--spark-master", MASTER]
+        for item in SPARK_CONF:
+            cmd += ["--spark-conf", item]
+    return cmd
 
-        t = time.perf_counter()
-        spark = get_spark(master="local[2]", conf=SPARK_CONF, app_name="custseg-bench")
-        spark.sparkContext.setLogLevel("ERROR")
-        spark.range(1).count()
-        result["jvm_start_s"] = time.perf_counter() - t
-        t = time.perf_counter()
-        summary = run_segment_spark(str(log), out, opts, spark=spark)
-        result["wall_s"] = time.perf_counter() - t
-        result["extra_peak_rss_mb"] = _jvm_peak_mb(spark)
-        spark.stop()
-    tx = summary["transactions"]
-    result.update({
-        "lines_read": tx["lines_read"], "lines_used": tx["lines_used"],
-        "customers": summary["rows_read"], "rows_segmented": summary["rows_segmented"],
-        "k": summary["k"], "inertia": summary["metrics"]["inertia"],
-        "timings": summary["timings_seconds"], "peak_rss_mb": peak_rss_mb(),
-    })
-    return result
+
+# ---------------------------------------------------------------------------- measuring
+
+
+def _children() -> dict[int, list[int]]:
+    """Parent pid → child pids, from /proc."""
+    kids: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        kids.setdefault(ppid, []).append(int(name))
+    return kids
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and all its descendants, in MB."""
+    kids = _children()
+    todo, total = [pid], 0.0
+    while todo:
+        p = todo.pop()
+        todo.extend(kids.get(p, []))
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        total += float(line.split()[1]) / 1024.0
+                        break
+        except OSError:
+            continue
+    return total
+
+
+def run(cmd: list[str], timeout: float = 4 * 3600) -> dict[str, Any]:
+    """Run ``cmd``; its wall time and the peak resident memory of its process tree."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+        peak = 0.0
+        while proc.poll() is None:
+            peak = max(peak, tree_rss_mb(proc.pid))
+            if time.perf_counter() - start > timeout:
+                proc.kill()
+                proc.wait()
+                raise SystemExit(f"timed out after {timeout:.0f} s: {' '.join(cmd)}")
+            time.sleep(0.1)
+        wall = time.perf_counter() - start
+        err.seek(0)
+        stderr = err.read()
+    if proc.returncode != 0:
+        raise SystemExit(f"exit {proc.returncode}: {' '.join(cmd)}\n{stderr[-2000:]}")
+    return {"wall_s": wall, "peak_tree_mb": peak, "stderr": stderr.strip()[-2000:]}
+
+
+def read_summary(step: str, out: Path) -> dict[str, Any]:
+    """Accounting and stage timings from the summary the command wrote."""
+    if step == "rfm":
+        s = json.loads((out / "features.summary.json").read_text())
+        rfm = s
+        customers = s["customers"]
+        timings = s.get("timings_seconds", {})
+    else:
+        s = json.loads((out / "summary.json").read_text())
+        rfm = s["transactions"]["rfm"]
+        customers = s["rows_read"]
+        timings = s.get("timings_seconds", {})
+    return {"customers": customers, "lines_read": rfm["lines_read"],
+            "lines_used": rfm["lines_used"],
+            "lines_excluded_by_reason": {k: v for k, v in rfm["lines_excluded_by_reason"].items()
+                                         if v},
+            "timings": timings,
+            "inertia": s.get("metrics", {}).get("inertia") if step == "segment" else None}
 
 
 # ------------------------------------------------------------------------------------ main
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lines", default="1000000,10000000",
                         help="comma-separated log sizes (default: 1M and 10M lines)")
     parser.add_argument("--quick", action="store_true", help="one 200k-line log")
-    parser.add_argument("--worker", choices=["local", "spark"], help=argparse.SUPPRESS)
-    parser.add_argument("--log", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.worker:
-        print(json.dumps(worker(args.worker, args.log, args.out), default=str))
-        return
-
+    parser.add_argument("--steps", default=",".join(STEPS),
+                        help="rfm, segment or both (default)")
+    parser.add_argument("--no-wait", action="store_true",
+                        help="do not wait for idle CPUs before each command")
+    args = parser.parse_args(argv)
     sizes = [200_000] if args.quick else [int(v) for v in args.lines.split(",")]
-    rows = []
+    steps = [s for s in args.steps.split(",") if s]
+    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="custseg-bench-spark-") as tmp:
         for n in sizes:
-            log = log_path(n)
-            runs: dict[str, dict[str, Any]] = {}
-            for engine in ("local", "spark"):
-                busy = wait_for_quiet(max_busy=0.3, timeout=900)
-                load_before = load_average()
-                res = run_python_child(__file__, ["--worker", engine, "--log", str(log),
-                                                  "--out", str(Path(tmp) / f"{engine}-{n}")],
-                                       timeout=4 * 3600)
-                if not res.ok:
-                    raise SystemExit(f"{engine} on {n:,} lines failed: {res.error}")
-                runs[engine] = res.payload | {
-                    "peak_rss_total_mb": res.peak_rss_mb, "busy_before": round(busy, 3),
-                    "load_before": load_before, "load_after": load_average()}
-                print(f"{engine:5s} {n:>11,} lines: {runs[engine]['wall_s']:.1f} s", flush=True)
-            local, spark = runs["local"], runs["spark"]
-            for key in ("lines_read", "lines_used", "customers", "rows_segmented", "k"):
-                if local[key] != spark[key]:
-                    raise SystemExit(f"engines disagree on {key}: {local[key]} vs {spark[key]}")
-            rows.append({
-                "lines": n, "customers": local["customers"],
-                "local_s": local["wall_s"], "spark_s": spark["wall_s"],
-                "ratio": spark["wall_s"] / local["wall_s"],
-                "jvm_start_s": spark["jvm_start_s"],
-                "local_derive_s": local["timings"].get("derive"),
-                "spark_derive_s": spark["timings"].get("derive"),
-                "local_mb": local["peak_rss_total_mb"], "spark_mb": spark["peak_rss_total_mb"],
-                "local_inertia": local["inertia"], "spark_inertia": spark["inertia"],
-                "runs": runs,
-            })
+            log = ensure_data(n, SEED, DATA_DIR, csv=True)["csv"]
+            for step in steps:
+                runs: dict[str, dict[str, Any]] = {}
+                for engine in ENGINES:
+                    out = Path(tmp) / f"{step}-{engine}-{n}"
+                    cmd = command(step, engine, log, out)
+                    busy = 0.0 if args.no_wait else wait_for_quiet(max_busy=0.3, timeout=60)
+                    load_before = load_average()
+                    res = run(cmd)
+                    runs[engine] = res | read_summary(step, out) | {
+                        "command": " ".join(cmd), "busy_before": round(busy, 3),
+                        "load_before": load_before, "load_after": load_average()}
+                    shutil.rmtree(out, ignore_errors=True)
+                    print(f"{step:7s} {engine:5s} {n:>11,} lines: {res['wall_s']:7.1f} s, "
+                          f"peak {res['peak_tree_mb']:,.0f} MB", flush=True)
+                local, spark = runs["local"], runs["spark"]
+                for key in ("lines_read", "lines_used", "lines_excluded_by_reason",
+                            "customers"):
+                    if local[key] != spark[key]:
+                        raise SystemExit(f"{step} on {n:,} lines: the engines disagree on {key}: "
+                                         f"{local[key]} (local) vs {spark[key]} (spark)")
+                rows.append({
+                    "lines": n, "customers": local["customers"], "step": step,
+                    "local_s": local["wall_s"], "spark_s": spark["wall_s"],
+                    "ratio": spark["wall_s"] / local["wall_s"],
+                    "local_mb": local["peak_tree_mb"], "spark_mb": spark["peak_tree_mb"],
+                    "runs": runs,
+                })
+    # growth from the smallest to the largest size, per step and engine
+    growth = {}
+    for step in steps:
+        mine = sorted((r for r in rows if r["step"] == step), key=lambda r: r["lines"])
+        if len(mine) >= 2:
+            a, b = mine[0], mine[-1]
+            growth[step] = {"lines_factor": b["lines"] / a["lines"],
+                            "local_time_factor": b["local_s"] / a["local_s"],
+                            "spark_time_factor": b["spark_s"] / a["spark_s"]}
     text = print_table(rows, [
-        ("lines", "lines"), ("customers", "customers"), ("local_s", "local"),
-        ("spark_s", "spark local[2]"), ("ratio", "spark/local"), ("jvm_start_s", "JVM start"),
-        ("local_derive_s", "local RFM"), ("spark_derive_s", "spark RFM"),
+        ("lines", "lines"), ("customers", "customers"), ("step", "command"),
+        ("local_s", "local"), ("spark_s", f"spark {MASTER}"), ("ratio", "spark/local"),
         ("local_mb", "local peak"), ("spark_mb", "spark peak (py+JVM)"),
     ], formatters={"lines": "{:,}".format, "customers": "{:,}".format,
                    "local_s": fmt_seconds, "spark_s": fmt_seconds, "ratio": fmt_ratio,
-                   "jvm_start_s": fmt_seconds, "local_derive_s": fmt_seconds,
-                   "spark_derive_s": fmt_seconds, "local_mb": fmt_mb, "spark_mb": fmt_mb},
-        title="custseg segment --transactions --k 5: Spark engine (local[2]) vs local engine")
-    path = write_result("spark", {"options": OPTIONS, "spark_conf": SPARK_CONF, "rows": rows,
-                                  "table": text})
+                   "local_mb": fmt_mb, "spark_mb": fmt_mb},
+        title=f"custseg rfm / segment --transactions: Spark engine ({MASTER}) vs local engine")
+    for step, g in growth.items():
+        line = (f"{step}: {g['lines_factor']:.0f}x the lines took {g['local_time_factor']:.1f}x "
+                f"the time locally, {g['spark_time_factor']:.1f}x on Spark")
+        print(line)
+        text += "\n" + line
+    path = write_result("spark", {
+        "command": " ".join(["python benchmarks/bench_spark.py", *(argv or sys.argv[1:])]),
+        "data": "benchmarks/bench_rfm.py generate(lines, seed=0), as CSV",
+        "spark_master": MASTER, "spark_conf": list(SPARK_CONF),
+        "segment_args": list(SEGMENT_ARGS), "rows": rows, "growth": growth, "table": text})
     print(f"written to {path}")
 
 

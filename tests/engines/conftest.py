@@ -20,6 +20,13 @@ sys.path.insert(0, str(HERE.parent / "features"))  # rfm_log (the hand-made log)
 FEATURES = ["age", "income", "purchases"]
 
 
+def pytest_configure(config):
+    # PySpark 4 warns on every pandas-facing call that pandas 3 is "not yet fully supported";
+    # custseg filters it in the sessions it builds, pytest resets filters for each test.
+    config.addinivalue_line(
+        "filterwarnings", "ignore:PySpark does not yet fully support pandas:FutureWarning")
+
+
 def customer_table(n: int = 300, seed: int = 7) -> pd.DataFrame:
     """Three well separated groups (as tests/conftest.py ``customers``), one missing cell."""
     rng = np.random.default_rng(seed)

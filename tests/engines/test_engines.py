@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import warnings
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +72,33 @@ def test_get_engine():
 def test_sql_helpers_quote_names_and_strings():
     assert spark_mod.sql_ident("a`b c") == "`a``b c`"
     assert spark_mod.sql_string("it's\\ok\n") == "'it\\'s\\\\ok\\n'"
+
+
+def test_sessions_custseg_builds_log_errors_only(monkeypatch, tmp_path):
+    monkeypatch.delenv("SPARK_HOME", raising=False)
+    monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path))
+    extra = spark_mod.quiet_conf({})
+    option = extra["spark.driver.extraJavaOptions"]
+    assert option.startswith("-Dlog4j2.configurationFile=")
+    text = Path(option.split("=", 1)[1]).read_text(encoding="utf-8")
+    assert text == spark_mod.LOG4J2_PROPERTIES and "rootLogger.level = error" in text
+    # the user's (or the cluster's) Java options and log level are left alone
+    assert spark_mod.quiet_conf({"spark.driver.extraJavaOptions": "-Dx=1"}) == {}
+    assert spark_mod.quiet_conf({"spark.log.level": "INFO"}) == {}
+    (tmp_path / "spark-defaults.conf").write_text(
+        "# cluster\nspark.driver.extraJavaOptions -Dlog4j2.configurationFile=/etc/l.xml\n")
+    assert spark_mod.quiet_conf({}) == {}
+
+
+def test_only_pysparks_pandas3_warning_is_silenced():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        spark_mod.quiet_pyspark_warnings()
+        warnings.warn("PySpark does not yet fully support pandas >= 3.0.0. Some features may "
+                      "not work correctly.", FutureWarning, stacklevel=1)
+        warnings.warn("custseg: something the user must see", FutureWarning, stacklevel=1)
+        warnings.warn("PySpark does not yet fully support pandas >= 3.0.0", UserWarning,
+                      stacklevel=1)
+    assert [str(w.message) for w in caught] == [
+        "custseg: something the user must see",
+        "PySpark does not yet fully support pandas >= 3.0.0"]

@@ -99,6 +99,34 @@ def test_rfm_parquet_with_native_types(spark, tmp_path):
     assert_rfm_identical(spark_rfm(spark, str(path)).to_local(), rfm(path))
 
 
+OVERFLOW_LOG = """\
+InvoiceNo,Quantity,InvoiceDate,UnitPrice,CustomerID
+536365,6,2010-12-01 08:26:00,2.55,17850
+536366,1e200,2010-12-01 09:00:00,1e200,17850
+536367,2,2010-12-02 10:00:00,1e308,13047
+536368,-1e200,2010-12-03 10:00:00,1e200,13047
+536369,3,2010-12-03 11:00:00,1.5,13047
+C536370,-1e300,2010-12-04 10:00:00,1e10,12346
+536371,abc,2010-12-05 10:00:00,1.0,13047
+"""
+
+
+def test_rfm_value_overflow_as_the_local_engine(spark, tmp_path):
+    """Finite quantity x price that overflows to +-inf: ``value_overflow`` on both engines, in
+    the same place of the precedence, with the same customers and excluded value."""
+    path = tmp_path / "overflow.csv"
+    path.write_text(OVERFLOW_LOG)
+    local = rfm(path)
+    res = spark_rfm(spark, str(path)).to_local()
+    assert local.summary["lines_excluded_by_reason"]["value_overflow"] == 4
+    assert [r for r in res.summary["exclusion_precedence"] if r != "malformed_row"] == \
+        local.summary["exclusion_precedence"]  # Spark puts malformed_row (text lines) first
+    assert_rfm_identical(res, local)
+    assert res.summary["excluded_net_value"] == local.summary["excluded_net_value"] == 0.0
+    # 12346's only line overflowed: a customer without usable lines on both engines
+    assert res.features.iloc[0].tolist()[:2] == ["12346", local.summary["window_days"]]
+
+
 def test_rfm_200k_line_log_identical(spark, log200k):
     res = spark_rfm(spark, str(log200k))
     local = rfm(log200k)
@@ -390,3 +418,24 @@ def test_rfm_choose_k_and_assign_jobs(spark, tmp_path, customers_frame):
     for key in ("rows_read", "rows_assigned", "rows_rejected", "segments",
                 "out_of_distribution"):
         assert remote[key] == local[key], key
+
+
+def test_small_tables_and_partitions_stay_in_the_jvm(spark, customers_frame):
+    """Helper tables are built from literals (no Python RDD), and the persisted customer table
+    the clustering iterates over is not left in 200 shuffle partitions."""
+    from custseg.engines._spark import local_frame
+    from custseg.engines._spark_fit import scaled_frame
+
+    t = local_frame(spark, [("a", 1, 2.5), ("b", None, None)], "f STRING, n BIGINT, x DOUBLE")
+    assert [tuple(r) for r in t.collect()] == [("a", 1, 2.5), ("b", None, None)]
+    assert t.schema.simpleString() == "struct<f:string,n:bigint,x:double>"
+    empty = local_frame(spark, [], "line BIGINT, reason STRING")
+    assert empty.count() == 0 and empty.columns == ["line", "reason"]
+
+    many = to_spark(spark, customers_frame).repartition(50)
+    Z, _, n = scaled_frame(many, FEATURES, keep=["customer_id"])
+    try:
+        assert n == 300
+        assert Z.rdd.getNumPartitions() <= spark.sparkContext.defaultParallelism
+    finally:
+        Z.unpersist()

@@ -24,7 +24,7 @@ from .._exceptions import ColumnNotFoundError, InvalidParameterError, SchemaErro
 from .._pipeline import _SEGMENT_COLUMNS, REJECT_REASONS, SegmentOptions, _file_sha256, versions
 from ..prep._columns import ID_NAMES, ColumnPlan, _norm
 from ..prep._typing import NUMERIC_SHARE
-from ._spark import INTERNAL, col, get_spark, sql_ident, sql_string
+from ._spark import INTERNAL, col, get_spark, require_pyspark, sql_ident, sql_string
 from ._spark_fit import DIST, PROB, SEG, _xcol, fit_spark_full
 from ._spark_numeric import numeric_columns, strip_sql
 from ._spark_output import OutputFolder, is_remote
@@ -446,6 +446,7 @@ def run_segment_spark(source: str | Path | DataFrame | None, out: str | Path,
     dict
         The summary (also written as ``summary.json``).
     """
+    require_pyspark()  # before any pyspark import: MissingDependencyError names the extra
     from pyspark.sql import functions as F
 
     from ..io import write_csv, write_json, write_parquet, write_text
@@ -747,6 +748,7 @@ def run_assign_spark(model_path: str | Path, source: str | Path | DataFrame, out
     the ID (or ``line``), ``segment``, ``segment_name``, ``distance``, ``margin`` and
     ``out_of_distribution``, and the rejected rows to ``<stem>.rejects.csv`` beside it.
     """
+    require_pyspark()
     from pyspark.sql import functions as F
 
     from ..model import load_model

@@ -27,8 +27,11 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["CSV_WRITE_OPTIONS", "OutputFolder", "guard_formulas_spark", "is_remote"]
 
 #: Spark CSV writer options giving files that read back like custseg's local CSV files.
+#: Spark's writer trims blanks around values unless told not to ("POLKADOT RAIN HAT " in UCI
+#: Online Retail's rejects would lose its trailing blank).
 CSV_WRITE_OPTIONS = {"header": "true", "quote": '"', "escape": '"', "nullValue": "",
-                     "emptyValue": "", "lineSep": "\n", "encoding": "UTF-8"}
+                     "emptyValue": "", "lineSep": "\n", "encoding": "UTF-8",
+                     "ignoreLeadingWhiteSpace": "false", "ignoreTrailingWhiteSpace": "false"}
 FORMULA_RX = "^[=+\\-@\\t\\r]"
 
 

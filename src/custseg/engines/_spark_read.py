@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import InputFileError, InvalidParameterError, SchemaError
-from ._spark import INTERNAL
+from ._spark import INTERNAL, local_frame
 from ._spark_numeric import strip
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -207,7 +207,7 @@ def with_row_numbers(df: DataFrame, name: str = LINE) -> DataFrame:
         offsets.append((int(r[pid]), base - int(r["m"])))
         base += int(r["n"])
     spark = df.sparkSession
-    table = spark.createDataFrame(offsets or [(0, 0)], f"{pid} INT, {INTERNAL}off LONG")
+    table = local_frame(spark, offsets or [(0, 0)], f"{pid} INT, {INTERNAL}off BIGINT")
     return (tagged.join(F.broadcast(table), pid)
             .withColumn(name, F.col(mid) + F.col(f"{INTERNAL}off") + 1)
             .drop(mid, pid, f"{INTERNAL}off"))
@@ -225,10 +225,10 @@ def _from_dataframe(df: DataFrame, info: dict[str, Any]) -> SparkRead:
 
 
 def _empty_rejects(spark: SparkSession, multi: bool) -> DataFrame:
-    schema = "line LONG, reason STRING, detail STRING, raw_line STRING"
+    schema = "line BIGINT, reason STRING, detail STRING, raw_line STRING"
     if multi:
         schema += ", file STRING"
-    return spark.createDataFrame([], schema)
+    return local_frame(spark, [], schema)
 
 
 # -------------------------------------------------------------------------------- Parquet
@@ -299,8 +299,8 @@ def _read_text(spark: SparkSession, path: str, *, delimiter: str | None,
         raise InputFileError(f"{path} is empty: it has no header and no rows.")
     bases = [(f, b, base, header_line.get(f, 0) if header else 0)
              for (f, b), base in offsets.items()]
-    base_df = spark.createDataFrame(
-        bases, f"{FILE} STRING, {blk} LONG, {INTERNAL}base LONG, {INTERNAL}hdr LONG")
+    base_df = local_frame(
+        spark, bases, f"{FILE} STRING, {blk} BIGINT, {INTERNAL}base BIGINT, {INTERNAL}hdr BIGINT")
     numbered = (lines.join(F.broadcast(base_df), [FILE, blk])
                 .select("value", FILE, (F.col(mid) + F.col(f"{INTERNAL}base")).alias(LINE),
                         F.col(f"{INTERNAL}hdr")))

@@ -60,7 +60,8 @@ class SparkRFMResult:
         One row per customer, sorted as the local engine sorts them: the ID column (text, under
         its original name), ``recency_days``, ``frequency``, ``monetary``, ``tenure_days``,
         ``avg_order_value``, ``mean_days_between_orders``, ``return_rate``, ``n_lines``,
-        ``n_returns`` and the dates ``first_purchase``, ``last_purchase``.
+        ``n_returns`` and the dates ``first_purchase``, ``last_purchase`` (midnight
+        ``TIMESTAMP_NTZ``, as the local engine's ``datetime64[us]``).
     rejects : pyspark.sql.DataFrame
         Excluded lines: ``line``, ``reason``, (``file``), then the original columns.
     summary : dict
@@ -301,8 +302,12 @@ def spark_rfm(spark: SparkSession, transactions: str | SparkRead | DataFrame, *,
         F.expr(key).alias("k"), F.expr(value).alias("v"), F.expr(is_return).alias("is_ret"),
     ).persist(StorageLevel.MEMORY_AND_DISK)
     lap("open")
+    # the value of excluded lines counts where finite (as locally: value_overflow lines, and
+    # lines with an invalid number, add nothing; Spark would sum inf and -inf to NaN)
+    finite_v = F.when(F.abs("v") < F.lit(float("inf")), F.col("v"))
     by = {r["reason"]: r for r in lines.groupBy("reason").agg(
-        F.count(F.lit(1)).alias("n"), F.sum("v").alias("value"), F.max("ts").alias("max_ts"),
+        F.count(F.lit(1)).alias("n"), F.sum(finite_v).alias("value"),
+        F.max("ts").alias("max_ts"),
     ).collect()}
     lines_read = sum(int(r["n"]) for r in by.values())
     used_row = by.pop(None, None)
@@ -391,8 +396,10 @@ def spark_rfm(spark: SparkSession, transactions: str | SparkRead | DataFrame, *,
                "ELSE least(returned / gross, 1.0D) END").alias("return_rate"),
         F.col("n_lines").cast("long").alias("n_lines"),
         F.col("n_returns").cast("long").alias("n_returns"),
-        F.expr("CAST(first_ts AS DATE)").alias("first_purchase"),
-        F.expr("CAST(last_ts AS DATE)").alias("last_purchase"))
+        # midnight timestamps without time zone, as the local engine's datetime64[us]: the
+        # two features.parquet files then have the same schema
+        F.expr("CAST(CAST(first_ts AS DATE) AS TIMESTAMP_NTZ)").alias("first_purchase"),
+        F.expr("CAST(CAST(last_ts AS DATE) AS TIMESTAMP_NTZ)").alias("last_purchase"))
     if numeric:
         feats = feats.orderBy(f"{INTERNAL}key")
     elif plain_ids:
