@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import BENCH_DIR, RESULTS_DIR, load_average, write_result  # noqa: E402
 
-ORDER = ["bench_kmeans", "bench_rfm", "bench_choose_k", "bench_quality", "bench_e2e"]
+ORDER = ["bench_kmeans", "bench_rfm", "bench_choose_k", "bench_quality", "bench_e2e", "bench_spark"]
 
 
 def scripts(only: set[str] | None) -> list[Path]:
