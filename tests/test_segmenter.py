@@ -240,3 +240,16 @@ def test_k_above_the_distinct_customers_is_refused_with_the_exact_count():
         Segmenter(k=4, random_state=0).fit(X)
     X.iloc[5500] = [7.0, 7.0]  # a 4th distinct row beyond the first 4,096
     assert Segmenter(k=4, random_state=0).fit(X).n_clusters_ == 4
+
+
+def test_float32_gives_the_float64_segments_on_the_demo_customers():
+    from custseg.demo import demo_customers_path
+
+    frame = pd.read_csv(demo_customers_path(), dtype=str)
+    numeric = frame.drop(columns=["customer_id", "region"]).apply(pd.to_numeric, errors="coerce")
+    frame = frame[numeric.notna().all(axis=1)].drop_duplicates("customer_id")
+    a = Segmenter(k=5, random_state=0).fit(frame)
+    b = Segmenter(k=5, random_state=0, dtype="float32").fit(frame)
+    assert adjusted_rand_score(a.labels_, b.labels_) >= 0.999
+    assert b.inertia_ == pytest.approx(a.inertia_, rel=1e-6)
+    assert b.model_.to_dict()["algorithm"]["params"]["dtype"] == "float32"

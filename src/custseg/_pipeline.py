@@ -72,6 +72,7 @@ class SegmentOptions:
     n_init: int = 10
     max_iter: int = 300
     tol: float = 1e-4
+    dtype: str = "float64"  # k-means precision: "float64" or "float32"
     seed: int | None = 0
     output_format: str = "csv"
     include_ids: bool = False
@@ -254,7 +255,7 @@ def segmenter_for(plan, opts: SegmentOptions) -> Segmenter:
                      scale=opts.scale, log_transform=opts.log_transform, clip=opts.clip,
                      missing="impute", impute=opts.impute, algorithm=opts.algorithm,
                      method=opts.method, n_init=opts.n_init, max_iter=opts.max_iter,
-                     tol=opts.tol, random_state=opts.seed)
+                     tol=opts.tol, random_state=opts.seed, dtype=opts.dtype)
 
 
 def run_choose_k(source: str | Path, options: SegmentOptions | None = None,

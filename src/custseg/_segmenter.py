@@ -111,6 +111,10 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
     tol : float, default=1e-4
         Relative tolerance on centre movement (scikit-learn's definition).
     random_state : int, numpy Generator/RandomState or None, default=None
+    dtype : {"float64", "float32"}, default="float64"
+        Precision of the k-means passes (``algorithm="kmeans"``, Lloyd or Elkan): float32
+        halves the bytes read per iteration; rows whose two nearest centres are too close to
+        tell apart in float32 are decided in float64, and the inertia is computed in float64.
 
     Attributes
     ----------
@@ -179,6 +183,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                                          "kprototypes", "hdbscan"}))],
         "method": [Options(frozenset({"lloyd", "elkan", "hartigan-wong"}))],
         "n_init": [Interval(int, 1, None)],
+        "dtype": [Options(frozenset({"float64", "float32"}))],
         "max_iter": [Interval(int, 1, None)],
         "tol": [Interval(float, 0, None)],
         "random_state": RANDOM_STATE,
@@ -194,7 +199,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                  impute: Literal["median", "mean"] = "median", algorithm: str = "kmeans",
                  method: Literal["lloyd", "elkan", "hartigan-wong"] = "lloyd",
                  n_init: int = 10, max_iter: int = 300, tol: float = 1e-4,
-                 random_state: int | None = None):
+                 random_state: int | None = None,
+                 dtype: Literal["float64", "float32"] = "float64"):
         self.features = features
         self.id_column = id_column
         self.categorical = categorical
@@ -212,6 +218,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
+        self.dtype = dtype
 
     # ---------------------------------------------------------------------------------------
     def __sklearn_tags__(self):
@@ -328,9 +335,10 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         out: dict[str, Any] = {"probabilities": None}
         if name == "kmeans":
             est = cluster.KMeans(n_clusters=k, method=self.method, n_init=self.n_init,
-                                 max_iter=self.max_iter, tol=self.tol, random_state=seed).fit(X)
+                                 max_iter=self.max_iter, tol=self.tol, random_state=seed,
+                                 dtype=self.dtype).fit(X)
             params = {"method": self.method, "n_init": self.n_init, "max_iter": self.max_iter,
-                      "tol": self.tol, "init": "k-means++"}
+                      "tol": self.tol, "init": "k-means++", "dtype": self.dtype}
         elif name == "minibatch":
             est = cluster.MiniBatch(n_clusters=k, n_init=min(self.n_init, 3),
                                     random_state=seed).fit(X)

@@ -258,6 +258,8 @@ def segment(
                                                  "keep, e.g. --duplicates keep.")] = "reject",
     seed: Annotated[int, typer.Option(help="Random seed, e.g. --seed 1.")] = 0,
     n_init: Annotated[int, typer.Option("--n-init", help="k-means starts, e.g. --n-init 10.")] = 10,
+    dtype: Annotated[str, typer.Option(help="k-means precision: float64 | float32 (half the "
+                                            "bytes per pass), e.g. --dtype float32.")] = "float64",
     fmt: Annotated[str, typer.Option("--format", help="segments file: csv | parquet, e.g. "
                                                       "--format parquet.")] = "csv",
     delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: detected), e.g. "
@@ -312,6 +314,7 @@ def segment(
             missing=_choice(missing, "missing", ("impute", "reject")),
             duplicates=_choice(duplicates, "duplicates", ("reject", "keep")),
             seed=seed, n_init=n_init, output_format=_choice(fmt, "format", ("csv", "parquet")),
+            dtype=_choice(dtype, "dtype", ("float64", "float32")),
             delimiter=delimiter, encoding=encoding, include_ids=include_ids, force=force,
             previous=previous, names=_read_names(names), transactions=transactions,
             rfm=_rfm_options(customer, date, amount, quantity, price, invoice, as_of, dayfirst,
