@@ -62,7 +62,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="limit both sides to this many threads (OpenMP/BLAS and numba)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "choose_k.json"))
+    parser.add_argument("--quick", action="store_true",
+                        help="5,000 rows (results/choose_k_quick.json)")
     args = parser.parse_args()
+    if args.quick:
+        args.n = 5_000
+        args.out = args.out.replace("choose_k.json", "choose_k_quick.json")
     ks = list(range(2, 11))
     X, _ = make_blobs(n_samples=args.n, n_features=args.d, centers=args.centers,
                       cluster_std=1.5, random_state=args.seed)

@@ -4,7 +4,7 @@ script, on the same generated order log, side by side in one run.
 Usage::
 
     python benchmarks/bench_e2e.py                  # 10,000,000-line log, 1,000,000 customers
-    python benchmarks/bench_e2e.py --quick          # 1,000,000 lines
+    python benchmarks/bench_e2e.py --quick          # 300,000 lines
     python benchmarks/bench_e2e.py --lines 3000000 --repeat 3 --threads 2
 
 The log is the one of ``bench_rfm.py`` (its generator is imported, not copied: UCI-Online-Retail
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lines", type=int, default=10_000_000, help="log lines (default 10M)")
-    ap.add_argument("--quick", action="store_true", help="1,000,000 lines (overrides --lines)")
+    ap.add_argument("--quick", action="store_true", help="300,000 lines (overrides --lines)")
     ap.add_argument("--k", type=int, default=8)
     ap.add_argument("--repeat", type=int, default=None, help="runs of each (default 2; quick 3)")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
@@ -176,8 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(baseline(*args.baseline, args.k, args.seed, args.threads)))
         return 0
 
-    lines = 1_000_000 if args.quick else args.lines
-    repeat = args.repeat or (3 if args.quick else 2)
+    lines = 300_000 if args.quick else args.lines
+    repeat = args.repeat or (1 if args.quick else 2)
     # generate in a child: the driver stays small, so the children's ru_maxrss is theirs
     gen = run_python_child(HERE, ["--generate", "--lines", str(lines), "--seed", str(args.seed),
                                   "--data-dir", str(args.data_dir)], timeout=args.timeout)

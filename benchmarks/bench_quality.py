@@ -66,7 +66,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "quality.json"))
+    parser.add_argument("--quick", action="store_true",
+                        help="one repeat of 600 rows per scenario (results/quality_quick.json)")
     args = parser.parse_args()
+    if args.quick:
+        args.n, args.repeats = 600, 1
+        args.out = args.out.replace("quality.json", "quality_quick.json")
     choose_k(np.random.default_rng(0).normal(size=(300, 3)), range(2, 4), random_state=0)
 
     rows = []
