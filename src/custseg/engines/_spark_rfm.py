@@ -296,11 +296,15 @@ def spark_rfm(spark: SparkSession, transactions: str | SparkRead | DataFrame, *,
     # -- every line once: reason, customer, timestamp, key, value, return flag ------------
     cust = sql_ident(roles.customer_id)
     base = base.select("*", *[F.expr(v).alias(k) for k, v in staged.items()])
-    lines = base.select(
-        *[col(c) for c in columns], F.col(LINE), *([F.col(FILE)] if read.multi_file else []),
-        F.expr(reason).alias("reason"), F.expr(cust).alias("cust"), F.expr(ts).alias("ts"),
-        F.expr(key).alias("k"), F.expr(value).alias("v"), F.expr(is_return).alias("is_ret"),
-    ).persist(StorageLevel.MEMORY_AND_DISK)
+    place = [F.col(LINE), *([F.col(FILE)] if read.multi_file else [])]
+    derived = [F.expr(reason).alias("reason"), F.expr(cust).alias("cust"),
+               F.expr(ts).alias("ts"), F.expr(key).alias("k"), F.expr(value).alias("v"),
+               F.expr(is_return).alias("is_ret")]
+    # Only what the passes below read is cached: the original columns (often long text) are
+    # needed for the excluded lines alone, which `rejects` takes from `every` again when it
+    # is written. Caching them too cost more than the rest of the derivation.
+    every = base.select(*[col(c) for c in columns], *place, *derived)
+    lines = base.select(*place, *derived).persist(StorageLevel.MEMORY_AND_DISK)
     lap("open")
     # the value of excluded lines counts where finite (as locally: value_overflow lines, and
     # lines with an invalid number, add nothing; Spark would sum inf and -inf to NaN)
@@ -331,7 +335,7 @@ def spark_rfm(spark: SparkSession, transactions: str | SparkRead | DataFrame, *,
     # -- customers -----------------------------------------------------------------------
     cust_type = types[roles.customer_id].split("(")[0].upper()
     agg = _add_idle(lines, _aggregate(lines, "cust", key_is_cancel), "cust")
-    agg = agg.persist(StorageLevel.MEMORY_AND_DISK)
+    agg = _narrow(spark, agg, lines_used).persist(StorageLevel.MEMORY_AND_DISK)
     text = "cust" if cust_type == "VARCHAR" else "CAST(cust AS STRING)"
     norm = f"regexp_replace({text}, '[.]0+$', '')"
     plain = "'^(0|[1-9][0-9]*)$'"
@@ -360,7 +364,7 @@ def spark_rfm(spark: SparkSession, transactions: str | SparkRead | DataFrame, *,
             renamed = lines.withColumn("cust", F.expr(norm))
             agg.unpersist()
             agg = _add_idle(renamed, _aggregate(renamed, "cust", key_is_cancel), "cust")
-            agg = agg.persist(StorageLevel.MEMORY_AND_DISK)
+            agg = _narrow(spark, agg, lines_used).persist(StorageLevel.MEMORY_AND_DISK)
             totals = agg.agg(*_totals()).collect()[0]
             ids_sql = "cust"
     if int(totals["used"]) != lines_used or lines_read != lines_used + lines_excluded:
@@ -416,7 +420,7 @@ def spark_rfm(spark: SparkSession, transactions: str | SparkRead | DataFrame, *,
             continue
         alias = new if new not in columns else f"{new}_"
         out_cols.append(F.col(old).alias(alias))
-    rejects = (lines.where(F.col("reason").isNotNull())
+    rejects = (every.where(F.col("reason").isNotNull())
                .select(*out_cols, *[col(c) for c in columns])
                .orderBy(*([F.col("file" if "file" not in columns else "file_")]
                           if read.multi_file else []),
@@ -463,6 +467,33 @@ def spark_rfm(spark: SparkSession, transactions: str | SparkRead | DataFrame, *,
     logger.info("spark_rfm: %d customers from %d of %d lines (%d excluded)",
                 summary["customers"], lines_used, lines_read, lines_excluded)
     return SparkRFMResult(features=feats, rejects=rejects, summary=summary)
+
+
+#: Usable lines per partition of the cached per-customer table (an upper bound of its
+#: customers): small enough that one task's aggregation and cache batches fit a 1 GB heap.
+_LINES_PER_PARTITION = 500_000
+
+
+def _narrow(spark: SparkSession, agg: DataFrame, lines_used: int) -> DataFrame:
+    """``agg`` in as many partitions as the cluster has cores, or one per
+    :data:`_LINES_PER_PARTITION` usable lines when that is more (never more than
+    ``spark.sql.shuffle.partitions``).
+
+    A persisted plan keeps the partitions of its last shuffle as they are
+    (``spark.sql.optimizer.canChangeCachedPlanOutputPartitioning`` is false by default), so
+    the per-customer table would be cached in ``spark.sql.shuffle.partitions`` (200) mostly
+    tiny partitions, and every later pass over it (totals, quantiles of the scores, the
+    write) would run 200 tasks, each with the fixed cost of a task and of its aggregation
+    buffers (``percentile_approx`` allocates one per task). ``coalesce`` merges them without
+    another shuffle.
+    """
+    try:
+        cores = int(spark.sparkContext.defaultParallelism)
+        shuffle = int(spark.conf.get("spark.sql.shuffle.partitions") or 200)
+    except Exception:  # noqa: BLE001 - Spark Connect: no SparkContext
+        return agg
+    parts = max(1, cores, -(-lines_used // _LINES_PER_PARTITION))
+    return agg.coalesce(min(parts, max(1, shuffle)))
 
 
 def _totals() -> list[Any]:
