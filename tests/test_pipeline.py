@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from custseg import SchemaError, SegmentOptions, run_segment
 from custseg._pipeline import account_rows
 
 
@@ -48,3 +49,21 @@ def test_reject_details_name_column_and_first_line(table):
     detail = dict(zip(rejects["reason"], rejects["detail"], strict=True))
     assert detail["invalid_value"] == "column 'x': 'abc' is not a number"
     assert detail["duplicate_id"] == "ID 'a' first seen on line 2"
+
+
+def test_constant_default_rfm_feature_is_left_out_and_recorded(tmp_path):
+    """Every customer bought once: frequency is constant, so the default feature set drops it
+    (with the reason in summary.json) instead of failing."""
+    import json
+
+    src = tmp_path / "orders.csv"
+    src.write_text("InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n"
+                   + "".join(f"{5000 + i},{12000 + i},2011-0{1 + i % 9}-0{1 + i % 7},"
+                             f"{1 + i % 4},{1.5 + i}\n" for i in range(12)))
+    run_segment(src, tmp_path / "out", SegmentOptions(transactions=True, k=2, n_init=1))
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert "frequency" not in summary["features"]
+    assert summary["excluded_columns"]["frequency"].startswith("constant")
+    with pytest.raises(SchemaError, match="constant"):  # named by the user: still an error
+        run_segment(src, tmp_path / "out2", SegmentOptions(
+            transactions=True, k=2, features=["recency_days", "frequency", "monetary"]))

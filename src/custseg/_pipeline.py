@@ -247,6 +247,23 @@ def quality_metrics(Z: np.ndarray, labels: np.ndarray, inertia: float, seed: int
     return out
 
 
+def _drop_constant_default_features(frame: pd.DataFrame, plan, opts: SegmentOptions) -> None:
+    """Leave out default RFM features that every customer shares (a small log where everyone
+    bought once has a constant frequency): recorded in ``excluded_columns``, not an error. A
+    feature the user named stays, and fails with the usual message."""
+    constant = [f for f in plan.features
+                if pd.to_numeric(frame[f], errors="coerce").nunique(dropna=True) <= 1]
+    if not constant or len(constant) == len(plan.features):
+        return
+    for f in constant:
+        plan.features.remove(f)
+        plan.excluded[f] = "constant (one distinct value among the customers)"
+        logger.warning("Feature %r is the same for every customer; it is left out.", f)
+    opts.features = list(plan.features)
+    if isinstance(opts.log_transform, list):
+        opts.log_transform = [f for f in opts.log_transform if f in plan.features]
+
+
 def segmenter_for(plan, opts: SegmentOptions) -> Segmenter:
     """The :class:`Segmenter` a job's options describe, on the columns ``plan`` resolved."""
     return Segmenter(features=plan.features + plan.categorical,
@@ -331,10 +348,12 @@ def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | N
     t0 = time.perf_counter()
 
     derived = None
+    default_features = False
     if opts.transactions:
         progress("deriving RFM features")
         derived = derive_customers(source, opts)
-        if opts.features is None:
+        default_features = opts.features is None
+        if default_features:
             opts.features = list(RFM_FEATURES)
             if opts.log_transform is None:
                 opts.log_transform = list(RFM_LOG_FEATURES)
@@ -358,6 +377,8 @@ def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | N
     progress("checking rows")
     plan = resolve_columns(frame, opts.features, opts.id_column, source=src_name,
                            categorical=opts.categorical)
+    if derived is not None and default_features:
+        _drop_constant_default_features(frame, plan, opts)
     if plan.id_column in _SEGMENT_COLUMNS:  # segments.csv would hold two columns of that name
         raise SchemaError(f"{src_name}: the ID column is named {plan.id_column!r}, like a column "
                           "custseg writes in segments.csv. Rename it in the input, or pass "
