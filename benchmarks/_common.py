@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -348,3 +349,14 @@ def print_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, 
     text = "\n".join(out)
     print(text, file=file or sys.stdout, flush=True)
     return text
+
+
+def custseg_command() -> list[str]:
+    """The ``custseg`` command of this interpreter's environment, as an argv prefix."""
+    exe = Path(sys.executable).with_name("custseg")
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("custseg")
+    if found:
+        return [found]
+    return [sys.executable, "-c", "import sys; from custseg.cli import main; main(sys.argv[1:])"]

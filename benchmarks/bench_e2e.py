@@ -49,6 +49,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402 - after the path tweak, as a script
+    custseg_command,
     fmt_mb,
     fmt_ratio,
     fmt_seconds,
@@ -107,16 +108,6 @@ def baseline(path: str, out: str, k: int, seed: int, threads: int) -> dict[str, 
 # ------------------------------------------------------------------------------------------
 # parent
 # ------------------------------------------------------------------------------------------
-
-
-def _custseg_command() -> list[str]:
-    exe = Path(sys.executable).parent / "custseg"
-    if exe.exists():
-        return [str(exe)]
-    found = shutil.which("custseg")
-    if found:
-        return [found]
-    return [sys.executable, "-c", "import sys; from custseg.cli import main; main(sys.argv[1:])"]
 
 
 def run_timed(cmd: list[str], env: dict[str, str], timeout: float) -> dict[str, Any]:
@@ -197,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, list[dict[str, Any]]] = {"custseg": [], "pandas+sklearn": []}
     try:
         commands = {
-            "custseg": _custseg_command() + [
+            "custseg": custseg_command() + [
                 "segment", log, "--transactions", "--k", str(args.k), "--out",
                 str(tmp / "custseg"), "--seed", str(args.seed), "--quiet", "--force"],
             "pandas+sklearn": [sys.executable, str(HERE), "--baseline", log,

@@ -47,6 +47,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _common import (  # noqa: E402
+    custseg_command,
     fmt_mb,
     fmt_ratio,
     fmt_seconds,
@@ -64,17 +65,6 @@ SPARK_CONF = ("spark.driver.memory=6g",)
 SEGMENT_ARGS = ("--transactions", "--k", "5", "--n-init", "1", "--seed", "0")
 STEPS = ("rfm", "segment")
 ENGINES = ("local", "spark")
-
-
-def custseg_command() -> list[str]:
-    """The installed ``custseg`` command of this interpreter's environment."""
-    exe = Path(sys.executable).with_name("custseg")
-    if exe.exists():
-        return [str(exe)]
-    found = shutil.which("custseg")
-    if found:
-        return [found]
-    return [sys.executable, "-c", "from custseg.cli import main; main()"]
 
 
 def command(step: str, engine: str, log: Path, out: Path) -> list[str]:

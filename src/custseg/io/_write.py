@@ -265,12 +265,10 @@ def _arrow_text_column(s: pd.Series, guard: bool) -> Any:
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
     if guard:
-        hit = pc.fill_null(pc.or_(pc.or_(pc.or_(pc.starts_with(text, "="),
-                                                pc.starts_with(text, "+")),
-                                         pc.or_(pc.starts_with(text, "-"),
-                                                pc.starts_with(text, "@"))),
-                                  pc.or_(pc.starts_with(text, "\t"),
-                                         pc.starts_with(text, "\r"))), False)
+        hit = pc.starts_with(text, FORMULA_PREFIXES[0])
+        for prefix in FORMULA_PREFIXES[1:]:
+            hit = pc.or_(hit, pc.starts_with(text, prefix))
+        hit = pc.fill_null(hit, False)
         text = pc.if_else(hit, pc.binary_join_element_wise("'", text, ""), text)
     quote = pc.fill_null(pc.match_substring_regex(text, _NEEDS_QUOTES), False)
     quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")

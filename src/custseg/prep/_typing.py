@@ -79,7 +79,6 @@ def _parse_arrow_fast(chunked: Any) -> ParsedColumn | None:
         return None
     values = values_pa.to_numpy(zero_copy_only=False).astype(np.float64, copy=True)
     missing = missing_pa.to_numpy(zero_copy_only=False).astype(bool, copy=False)
-    values[missing] = np.nan  # to_numpy gives NaN for nulls already; be explicit
     with np.errstate(invalid="ignore"):
         invalid = np.isinf(values) | (np.isnan(values) & ~missing)  # "inf", "nan" text
     values[invalid] = np.nan
