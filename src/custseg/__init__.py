@@ -4,6 +4,8 @@ The public API is what this module exposes; every submodule whose name starts wi
 underscore is private.
 """
 
+from typing import Any
+
 from ._exceptions import (
     ColumnNotFoundError,
     CustsegError,
@@ -11,13 +13,23 @@ from ._exceptions import (
     InvalidParameterError,
     MissingDependencyError,
     ModelFormatError,
-    NotFittedError,
     SchemaError,
 )
-from ._pipeline import SegmentOptions, run_segment
-from ._segmenter import Segmenter
 from ._version import __version__
-from .model import SegmentModel, load_model
+
+# The rest is imported on first use (PEP 562): ``import custseg`` stays light, and a
+# command that only derives features never loads scikit-learn.
+_LAZY = {
+    "Segmenter": "._segmenter",
+    "SegmentModel": ".model",
+    "SegmentOptions": "._pipeline",
+    "load_model": ".model",
+    "run_segment": "._pipeline",
+    "NotFittedError": "._exceptions",
+    "rfm": ".features",
+    "RFMResult": ".features",
+    "RFMScorer": ".features",
+}
 
 __all__ = [
     "__version__",
@@ -26,6 +38,9 @@ __all__ = [
     "SegmentOptions",
     "load_model",
     "run_segment",
+    "rfm",
+    "RFMResult",
+    "RFMScorer",
     "ColumnNotFoundError",
     "CustsegError",
     "InputFileError",
@@ -35,3 +50,17 @@ __all__ = [
     "NotFittedError",
     "SchemaError",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-
-from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+from typing import Any
 
 __all__ = [
     "CustsegError",
@@ -27,7 +26,7 @@ __all__ = [
     "ColumnNotFoundError",
     "SchemaError",
     "InputFileError",
-    "NotFittedError",
+    "NotFittedError",  # noqa: F822 - made on first use, see __getattr__
     "ModelFormatError",
     "MissingDependencyError",
 ]
@@ -79,11 +78,6 @@ class InputFileError(CustsegError, OSError):
     """A file cannot be read, or it holds no usable data."""
 
 
-class NotFittedError(CustsegError, _SklearnNotFittedError):
-    """An estimator or model is used before it was fitted (also a scikit-learn
-    ``NotFittedError``, so code written for scikit-learn catches it)."""
-
-
 class ModelFormatError(CustsegError, ValueError):
     """A model file is malformed, truncated, tampered with or of an unknown version."""
 
@@ -95,3 +89,25 @@ class MissingDependencyError(CustsegError, ImportError):
         msg = (f"{purpose} needs the optional package {package!r}, which is not installed. "
                f"Install it with: pip install 'custseg[{extra}]'")
         super().__init__(msg)
+
+
+def _make_not_fitted_error() -> type:
+    # scikit-learn (and scipy behind it) costs ~2 s and ~150 MB to import: the class that
+    # derives from its NotFittedError is made on first use, so ``import custseg`` and the
+    # k-means kernels do not pay for it.
+    from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
+    class NotFittedError(CustsegError, _SklearnNotFittedError):
+        """An estimator or model is used before it was fitted (also a scikit-learn
+        ``NotFittedError``, so code written for scikit-learn catches it)."""
+
+    NotFittedError.__module__ = __name__
+    NotFittedError.__qualname__ = "NotFittedError"  # pickles as custseg._exceptions.NotFittedError
+    return NotFittedError
+
+
+def __getattr__(name: str) -> Any:
+    if name == "NotFittedError":
+        cls = globals()["NotFittedError"] = _make_not_fitted_error()
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

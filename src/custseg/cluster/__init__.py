@@ -18,14 +18,22 @@ name            class              what it is
 ==============  =================  ==================================================
 """
 
-from ._base import NotFittedError
-from ._bisecting import Bisecting, BisectingTree
-from ._gmm import GaussianMixture
-from ._hdbscan import HDBSCAN
-from ._kmeans import KMeans
-from ._kprototypes import KPrototypes
-from ._minibatch import MiniBatch
-from ._twostep import TwoStep, weighted_ward
+from typing import Any
+
+# Imported on first use (PEP 562): the numba kernels (``custseg.cluster._lloyd``) load without
+# scikit-learn, and ``KMeans`` without the mixture, density and neighbours modules.
+_LAZY = {
+    "NotFittedError": "._base",
+    "Bisecting": "._bisecting",
+    "BisectingTree": "._bisecting",
+    "GaussianMixture": "._gmm",
+    "HDBSCAN": "._hdbscan",
+    "KMeans": "._kmeans",
+    "KPrototypes": "._kprototypes",
+    "MiniBatch": "._minibatch",
+    "TwoStep": "._twostep",
+    "weighted_ward": "._twostep",
+}
 
 __all__ = [
     "ALGORITHMS",
@@ -41,13 +49,31 @@ __all__ = [
     "weighted_ward",
 ]
 
-#: Algorithm names (as used by the CLI and ``choose_k``) → estimator classes.
-ALGORITHMS = {
-    "kmeans": KMeans,
-    "minibatch": MiniBatch,
-    "bisecting": Bisecting,
-    "twostep": TwoStep,
-    "gmm": GaussianMixture,
-    "kprototypes": KPrototypes,
-    "hdbscan": HDBSCAN,
+#: Algorithm names (as used by the CLI and ``choose_k``) → estimator class names; the module
+#: attribute ``ALGORITHMS`` maps them to the classes.
+_ALGORITHM_CLASSES = {
+    "kmeans": "KMeans",
+    "minibatch": "MiniBatch",
+    "bisecting": "Bisecting",
+    "twostep": "TwoStep",
+    "gmm": "GaussianMixture",
+    "kprototypes": "KPrototypes",
+    "hdbscan": "HDBSCAN",
 }
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    elif name == "ALGORITHMS":
+        value = {algo: __getattr__(cls) for algo, cls in _ALGORITHM_CLASSES.items()}
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

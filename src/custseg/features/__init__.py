@@ -5,8 +5,13 @@
 (:data:`RFM_SEGMENT_NAMES`, :func:`rfm_segment_name`).
 """
 
+from typing import Any
+
 from ._rfm import RFMResult, rfm
-from ._rfm_segments import RFM_SEGMENT_NAMES, RFMScorer, rfm_scores, rfm_segment_name
+
+# The scores need scikit-learn (RFMScorer is a transformer): imported on first use, so that
+# deriving features does not load it.
+_LAZY = ("RFM_SEGMENT_NAMES", "RFMScorer", "rfm_scores", "rfm_segment_name")
 
 __all__ = [
     "RFMResult",
@@ -16,3 +21,17 @@ __all__ = [
     "rfm_scores",
     "rfm_segment_name",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from . import _rfm_segments
+
+        value = getattr(_rfm_segments, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
