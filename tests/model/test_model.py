@@ -73,6 +73,23 @@ def test_nan_and_deep_nesting_rejected(fitted, tmp_path):
         load_model(tmp_path / "deep.json")
 
 
+@pytest.mark.parametrize("where", ["center", "id"])
+def test_an_integer_beyond_int64_is_a_format_error(fitted, tmp_path, where):
+    # (found by test_model_fuzz: 1e400 written as digits overflowed into an OverflowError)
+    d = json.loads(fitted.model_.to_json())
+    huge = "1" + "0" * 400
+    if where == "center":
+        d["preprocessing"]["scale"]["center"][0] = 0
+        text = json.dumps(d).replace('"center": [0,', f'"center": [{huge},', 1)
+    else:
+        d["segments"][0]["id"] = 0
+        text = json.dumps(d).replace('"id": 0,', f'"id": {huge},', 1)
+    assert huge in text
+    (tmp_path / "m.json").write_text(text)
+    with pytest.raises(ModelFormatError, match="out of range"):
+        load_model(tmp_path / "m.json")
+
+
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(cut=st.integers(min_value=0, max_value=10_000), byte=st.integers(0, 255))

@@ -322,7 +322,7 @@ class SegmentModel:
             raise ModelFormatError(f"Model file is larger than {MAX_MODEL_BYTES // 2**20} MiB; "
                                    "refusing to load it.")
         try:
-            d = json.loads(text, parse_constant=_reject_constant)
+            d = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
         except RecursionError as exc:
             raise ModelFormatError("Model file is nested too deeply.") from exc
         except (ValueError, UnicodeDecodeError) as exc:
@@ -369,6 +369,16 @@ def _check_gmm(params: dict, k: int, d: int) -> None:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"non-standard JSON constant {name} (NaN/Infinity are not allowed)")
+
+
+def _parse_int(text: str) -> int:
+    """A JSON integer, refused beyond int64: custseg writes none, and a 400-digit one would
+    overflow every conversion to a number array later (``OverflowError``, not a clear error)."""
+    value = int(text)
+    if not -(2**63) <= value < 2**63:
+        raise ModelFormatError(f"Model file holds the integer {text[:20]}… ({len(text)} digits), "
+                               "out of range; the file is corrupt.")
+    return value
 
 
 def _check_size(obj: Any) -> None:
