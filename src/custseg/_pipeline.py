@@ -8,11 +8,13 @@ folder of DESIGN §3 is written file by file, atomically.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import platform
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -138,10 +140,12 @@ def account_rows(frame: pd.DataFrame, line_numbers: np.ndarray, features: list[s
     M, invalid = feature_matrix(frame, features, on_invalid="ignore")
     reason = np.full(n, "", dtype=object)
     detail = np.full(n, "", dtype=object)
+    unmarked = np.ones(n, dtype=bool)  # reason == "" (a boolean test, not n string compares)
 
     def mark(mask: np.ndarray, code: str, text: Callable[[int], str]) -> None:
-        todo = np.flatnonzero(mask & (reason == ""))
+        todo = np.flatnonzero(mask & unmarked)
         reason[todo] = code
+        unmarked[todo] = False
         for i in todo:
             detail[i] = text(i)
 
@@ -167,14 +171,17 @@ def account_rows(frame: pd.DataFrame, line_numbers: np.ndarray, features: list[s
         blank = (ids.isna() | (ids == "")).to_numpy(dtype=bool)
         mark(blank, "missing_id", lambda i: f"column {id_column!r} is blank")
         if duplicates == "reject":
-            dup = ids.duplicated(keep="first").to_numpy(dtype=bool) & ~blank
-            first_line = {}
-            for i, v in enumerate(ids.to_numpy()):
-                if not blank[i] and v not in first_line:
-                    first_line[v] = int(line_numbers[i])
+            # one hash of the IDs: factorize numbers them in order of first appearance (a
+            # missing ID is -1), so a row is an ID's first when its code exceeds all before it
+            codes, _ = pd.factorize(ids)
+            before = np.maximum.accumulate(np.concatenate([[-1], codes[:-1]]))
+            is_first = codes > before
+            first = np.flatnonzero(is_first)  # first[c]: the row where ID c first appears
+            dup = ~is_first & (codes >= 0) & ~blank
             mark(dup, "duplicate_id",
-                 lambda i: f"ID {str(ids.iloc[i])[:80]!r} first seen on line {first_line[ids.iloc[i]]}")
-    keep = reason == ""
+                 lambda i: f"ID {str(ids.iloc[i])[:80]!r} first seen on line "
+                           f"{int(line_numbers[first[codes[i]]])}")
+    keep = unmarked
     rej_idx = np.flatnonzero(~keep)
     rejects = frame.iloc[rej_idx].copy()
     # an input column named like a column put in front keeps its values as "<name>_input"
@@ -192,10 +199,48 @@ def account_rows(frame: pd.DataFrame, line_numbers: np.ndarray, features: list[s
     rejects.insert(0, "detail", detail[rej_idx])
     rejects.insert(0, "reason", reason[rej_idx])
     rejects.insert(0, "line", line_numbers[rej_idx])
-    imputed = {f: int(nan[keep, j].sum()) for j, f in enumerate(features)}
+    imputed = {f: int(np.count_nonzero(nan[:, j] & keep)) for j, f in enumerate(features)}
     if return_matrix:  # the parsed features, so callers need not parse them again
         return keep, rejects.reset_index(drop=True), imputed, M
     return keep, rejects.reset_index(drop=True), imputed
+
+
+def _as_inferred(column: pd.Series) -> Any:
+    """``column.to_numpy()``, as the column a DataFrame built from it would hold: a column of
+    the text dtype pandas infers (``str``, Arrow-backed) is passed on as it is, instead of
+    through a million Python strings and back."""
+    if isinstance(column.dtype, pd.StringDtype) and column.dtype == _inferred_text_dtype():
+        import pyarrow as pa
+
+        # (one chunk, as inference makes it: Parquet pages then fall where they did)
+        return pd.array(pa.chunked_array(pa.array(column.array)).combine_chunks(),
+                        dtype=column.dtype)
+    return column.to_numpy()
+
+
+def _take_text(choices: list[Any], index: np.ndarray) -> Any:
+    """``np.array(choices, dtype=object)[index]`` (-1: missing) as the column a DataFrame
+    built from it would hold; text in pandas' Arrow-backed ``str`` dtype is taken in Arrow."""
+    small = np.empty(len(choices) + 1, dtype=object)
+    small[:-1] = choices
+    small[-1] = np.nan
+    index = np.where(index < 0, len(choices), index)  # (a label without a name: NaN, as map)
+    dtype = _inferred_text_dtype()
+    if (len(index) and isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+            and all(isinstance(c, str) for c in choices)):
+        import pyarrow as pa
+
+        taken = pa.array(small.tolist(), type=pa.large_string(), from_pandas=True).take(
+            pa.array(index))
+        return pd.array(taken, dtype=dtype)
+    return small[index]
+
+
+@functools.cache
+def _inferred_text_dtype() -> Any:
+    """The dtype pandas gives a column of Python strings (pandas 3: ``str``, Arrow-backed;
+    2.x: object). Asked on first use: pandas 3 loads pyarrow to answer."""
+    return pd.Series(np.array(["text"], dtype=object)).dtype
 
 
 def _jsonable(obj: Any) -> Any:
@@ -226,12 +271,40 @@ def versions() -> dict[str, str]:
 def quality_metrics(Z: np.ndarray, labels: np.ndarray, inertia: float, seed: int | None,
                     sample: int = 10_000) -> dict[str, Any]:
     """Inertia, silhouette (on a fixed random sample), Calinski–Harabasz, Davies–Bouldin."""
-    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
-
     out: dict[str, Any] = {"inertia": inertia}
+    out.update(_silhouette_metrics(Z, labels, seed, sample))
+    out.update(_dispersion_metrics(Z, labels))
+    return out
+
+
+def _clustered(Z: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``Z[labels >= 0], labels[labels >= 0]``, without the copies when no row is noise."""
     mask = labels >= 0
-    Zm, lm = Z[mask], labels[mask]
-    if len(np.unique(lm)) < 2 or len(lm) < 3:
+    if mask.all() and Z.flags.c_contiguous:  # (Z[mask] would be an equal C-ordered copy)
+        return Z, labels
+    return Z[mask], labels[mask]
+
+
+def _silhouette_beside(Z: np.ndarray, labels: np.ndarray, seed: int | None) -> dict[str, Any]:
+    """The silhouette half of :func:`quality_metrics`, in a worker thread beside a busy main
+    thread: with one BLAS thread (BLAS threads of its own would only compete with the main
+    thread for the cores, and OpenBLAS's spin while they wait; each product is computed
+    alike with any count)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _silhouette_metrics(Z, labels, seed)
+
+
+def _silhouette_metrics(Z: np.ndarray, labels: np.ndarray, seed: int | None,
+                        sample: int = 10_000) -> dict[str, Any]:
+    """``silhouette`` and ``silhouette_sample_size`` of :func:`quality_metrics` (empty when
+    fewer than 2 segments or 3 customers are clustered)."""
+    from sklearn.metrics import silhouette_score
+
+    out: dict[str, Any] = {}
+    Zm, lm = _clustered(Z, labels)
+    if len(lm) < 3 or lm.min() == lm.max():  # (fewer than 2 segments)
         return out
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(lm), size=min(sample, len(lm)), replace=False)
@@ -242,17 +315,32 @@ def quality_metrics(Z: np.ndarray, labels: np.ndarray, inertia: float, seed: int
         with config_context(working_memory=64):
             out["silhouette"] = float(silhouette_score(Zm[idx], lm[idx]))
     out["silhouette_sample_size"] = int(len(idx))
-    out["calinski_harabasz"] = float(calinski_harabasz_score(Zm, lm))
-    out["davies_bouldin"] = float(davies_bouldin_score(Zm, lm))
     return out
+
+
+def _dispersion_metrics(Z: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+    """``calinski_harabasz`` and ``davies_bouldin`` of :func:`quality_metrics`, on every
+    clustered customer (empty when fewer than 2 segments or 3 customers are clustered)."""
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+
+    Zm, lm = _clustered(Z, labels)
+    if len(lm) < 3 or lm.min() == lm.max():  # (fewer than 2 segments)
+        return {}
+    return {"calinski_harabasz": float(calinski_harabasz_score(Zm, lm)),
+            "davies_bouldin": float(davies_bouldin_score(Zm, lm))}
+
+
+def _is_constant(values: pd.Series) -> bool:
+    """``values.nunique(dropna=True) <= 1`` for numbers: min and max, without hashing."""
+    low, high = values.min(skipna=True), values.max(skipna=True)
+    return bool(pd.isna(low) or low == high)
 
 
 def _drop_constant_default_features(frame: pd.DataFrame, plan, opts: SegmentOptions) -> None:
     """Leave out default RFM features that every customer shares (a small log where everyone
     bought once has a constant frequency): recorded in ``excluded_columns``, not an error. A
     feature the user named stays, and fails with the usual message."""
-    constant = [f for f in plan.features
-                if pd.to_numeric(frame[f], errors="coerce").nunique(dropna=True) <= 1]
+    constant = [f for f in plan.features if _is_constant(pd.to_numeric(frame[f], errors="coerce"))]
     if not constant or len(constant) == len(plan.features):
         return
     for f in constant:
@@ -316,15 +404,20 @@ class _Derived:
     rfm: Any
 
 
-def derive_customers(source: str | Path, opts: SegmentOptions) -> _Derived:
+def derive_customers(source: str | Path, opts: SegmentOptions,
+                     background: ThreadPoolExecutor | None = None) -> _Derived:
     """Run :func:`custseg.features.rfm` on the log at ``source``; excluded lines become the
-    rejects (their ``line`` is the log's line number)."""
+    rejects (their ``line`` is the log's line number).
+
+    ``background``: a worker that hashes the log while DuckDB reads it (hashlib and file reads
+    release the GIL)."""
     from .features import rfm
 
+    digest = background.submit(_file_sha256, Path(source)) if background is not None else None
     res = rfm(str(source), **opts.rfm)
     frame = res.features
     info = {"path": str(source), "format": "transactions", "unit": "customers",
-            "sha256": _file_sha256(Path(source))}
+            "sha256": digest.result() if digest is not None else _file_sha256(Path(source))}
     rejects = res.rejects.copy()
     if "detail" not in rejects.columns:
         rejects.insert(2, "detail", "excluded from the log, see summary.rfm")
@@ -339,7 +432,28 @@ def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | N
 
     Returns the summary (also written as ``summary.json``).
     """
+    # One worker thread takes work that releases the GIL (Parquet encoding, the distance
+    # matrices of the quality metrics) off the main thread; leaving this block waits for it,
+    # so nothing is still being written when run_segment returns or raises.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="custseg-segment") as background:
+        return _run_segment(source, out, options, progress, background)
+
+
+def _import_for_worker(*modules: str) -> None:
+    """Import, in this thread, the modules a task about to go to the worker uses: two threads
+    importing at once can deadlock on modules that import each other, so the worker imports
+    nothing itself. (Just before each task, not all at the start: what DuckDB reads under
+    a memory cap is not crowded by libraries loaded early.)"""
+    import importlib
+
+    for name in modules:
+        importlib.import_module(name)
+
+
+def _run_segment(source: str | Path, out: str | Path, options: SegmentOptions | None,
+                 progress: Progress, background: ThreadPoolExecutor) -> dict[str, Any]:
     from .io import read_table, write_csv, write_json, write_parquet, write_text
+    from .io._write import parquet_table, write_parquet_table
     from .report import render_report
 
     opts = replace(options, rfm=dict(options.rfm)) if options else SegmentOptions()
@@ -351,7 +465,7 @@ def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | N
     default_features = False
     if opts.transactions:
         progress("deriving RFM features")
-        derived = derive_customers(source, opts)
+        derived = derive_customers(source, opts, background)
         default_features = opts.features is None
         if default_features:
             opts.features = list(RFM_FEATURES)
@@ -366,8 +480,11 @@ def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | N
         timings["read"] = time.perf_counter() - t0
     prepare_output_dir(out, opts.force)
     frame = nested_as_text(read.frame)
-    if derived is not None:
-        write_parquet(frame, out / "features.parquet")
+    features_written = None
+    if derived is not None:  # (the Arrow table is made here: the worker never touches pandas)
+        _import_for_worker("pyarrow.parquet")
+        features_written = background.submit(write_parquet_table, parquet_table(frame),
+                                             out / "features.parquet")
     src_name = str(source)
     if len(frame) == 0:
         raise SchemaError(f"{src_name}: no row could be read ({len(read.rejects)} malformed). "
@@ -403,8 +520,11 @@ def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | N
     progress("clustering")
     seg = segmenter_for(plan, opts)
     rejects_written = rejects is not None and len(rejects) > 0
-    if rejects_written:
-        write_csv(rejects, out / "rejects.csv")  # written early: useful even if fitting fails
+    rejects_done = None
+    if rejects_written:  # written early, useful even if fitting fails: by the worker, while
+        # this thread fits (the rejects are a frame of their own, which nothing else uses)
+        _import_for_worker("pyarrow.compute", "pandas.io.formats.csvs")
+        rejects_done = background.submit(write_csv, rejects, out / "rejects.csv")
     seg.fit(kept)
     alignment = seg.align_to(opts.previous).to_dict() if opts.previous else None
     if opts.names:
@@ -413,14 +533,20 @@ def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | N
 
     t = time.perf_counter()
     progress("writing outputs")
+    # quality_metrics in two halves: the silhouette (distances among a sample of customers:
+    # numpy and BLAS) is computed by the worker while this thread writes segments.csv, then
+    # this thread computes the dispersions; the worker gets arrays, never pandas objects
+    Z = seg.model_.scaled(kept)
+    _import_for_worker("sklearn.metrics", "threadpoolctl")
+    silhouette_done = background.submit(_silhouette_beside, Z, seg.labels_, opts.seed)
     id_col = plan.id_column
+    name_of = dict(zip(seg.profiles_["segment"], seg.profiles_["segment_name"], strict=True))
     segments = pd.DataFrame({
         (id_col if id_col is not None else "line"):
-            kept[id_col].to_numpy() if id_col is not None else kept_lines,
+            _as_inferred(kept[id_col]) if id_col is not None else kept_lines,
         "segment": seg.labels_,
-        "segment_name": pd.Series(seg.labels_).map(
-            dict(zip(seg.profiles_["segment"], seg.profiles_["segment_name"], strict=True))
-        ).to_numpy(),
+        "segment_name": _take_text(list(name_of.values()),
+                                   pd.Index(list(name_of)).get_indexer(seg.labels_)),
         "distance": seg.distances_,
     })
     if seg.probabilities_ is not None:  # GMM: membership confidence
@@ -428,11 +554,13 @@ def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | N
     rfm_scorer = None
     if derived is not None:
         from .features import RFMScorer
+        from .features._rfm_segments import _GRID_NAMES
 
-        rfm_scorer = RFMScorer().fit(kept)
-        scored = rfm_scorer.transform(kept)
-        for c in ("r_score", "f_score", "m_score", "rfm_segment"):
-            segments[c] = scored[c].to_numpy()
+        rfm_scorer = RFMScorer()
+        scored = rfm_scorer._fit_scores(kept)  # = fit(kept).transform(kept)'s columns
+        for c in ("r_score", "f_score", "m_score"):
+            segments[c] = scored[c]
+        segments["rfm_segment"] = _take_text(list(_GRID_NAMES), scored["rfm_segment_code"])
         seg.model_.derivation = {"kind": "rfm", "rfm": _jsonable(derived.rfm.summary),
                                  "scorer": rfm_scorer.to_dict()}
     if opts.output_format == "parquet":
@@ -442,8 +570,8 @@ def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | N
     write_csv(seg.profiles_, out / "profiles.csv")
     if not rejects_written:  # the header only (or a previous run's file replaced)
         write_csv(rejects, out / "rejects.csv")
-    Z = seg.model_.scaled(kept)
-    metrics = quality_metrics(Z, seg.labels_, seg.inertia_, opts.seed)
+    dispersion = _dispersion_metrics(Z, seg.labels_)  # (the other half, while it finishes)
+    metrics = {"inertia": seg.inertia_, **silhouette_done.result(), **dispersion}
     seg.model_.metrics = metrics
     seg.save(out / "model.json")
     sample_idx = np.random.default_rng(0).choice(len(kept), size=min(5000, len(kept)),
@@ -458,7 +586,7 @@ def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | N
     sample["segment"] = seg.labels_[sample_idx]
     if rfm_scorer is not None:
         for c in ("r_score", "f_score", "rfm_segment"):
-            sample[c] = segments[c].to_numpy()[sample_idx]
+            sample[c] = segments[c].take(sample_idx).to_numpy()  # = .to_numpy()[sample_idx]
     if seg.probabilities_ is not None:
         sample["probability"] = seg.probabilities_[sample_idx].max(axis=1)
     write_parquet(sample, out / "report_sample.parquet")
@@ -518,6 +646,9 @@ def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | N
         "options": {k: v for k, v in asdict(opts).items() if k not in ("extra",)},
         "versions": versions(),
     }
+    for done in (features_written, rejects_done):  # (long done: a write error surfaces here)
+        if done is not None:
+            done.result()
     timings["write"] = time.perf_counter() - t
     summary["timings_seconds"] = {k: round(v, 4) for k, v in timings.items()}
     if summary["rows_read"] != summary["rows_segmented"] + summary["rows_rejected"]:

@@ -34,6 +34,7 @@ from .profile import (
     segment_names,
     segment_profiles,
 )
+from .profile._profiles import group_rows
 
 logger = logging.getLogger(__name__)
 
@@ -263,8 +264,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             raise SchemaError(f"Row {i + 1}, column {plan.features[j]!r} is missing and "
                               "missing='error'. Use missing='impute' or fill the value.")
         pre = Preprocessor(impute=self.impute, log_transform=self.log_transform, clip=self.clip,
-                           scale=self.scale).fit(M, plan.features)
-        Z = pre.transform_matrix(M)
+                           scale=self.scale)
+        Z = pre.fit_transform_matrix(M, plan.features)  # = .fit(M, ...).transform_matrix(M)
         encoder, codes = None, None
         if plan.categorical:
             encoder = CategoricalEncoder().fit(frame, plan.categorical)
@@ -385,7 +386,11 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         labels = out.get("labels", np.asarray(est.labels_, dtype=np.int64))
         centers = out.get("centers", np.asarray(est.cluster_centers_, dtype=np.float64))
         mask = labels >= 0
-        inertia = float(((X[mask] - centers[labels[mask]]) ** 2).sum())
+        if mask.all():  # (kept: _set_fitted takes each customer's distance from it)
+            out["sq_diff"] = (np.ascontiguousarray(X) - centers[labels]) ** 2
+            inertia = float(out["sq_diff"].sum())
+        else:
+            inertia = float(((X[mask] - centers[labels[mask]]) ** 2).sum())
         out.update(labels=labels, centers=centers, inertia=inertia, X=X,
                    n_iter=int(getattr(est, "n_iter_", 0) or 0),
                    algo={"name": name, "params": {**params, "random_state": seed}})
@@ -408,12 +413,16 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         descriptions = segment_descriptions(profiles, features, distinct)
         real = profiles["segment"].to_numpy() >= 0
         centroids_orig = pre.inverse_transform_matrix(centers[:, :len(features)])
-        safe = np.maximum(labels, 0)
-        dist = np.sqrt(((X - centers[safe]) ** 2).sum(axis=1))
+        sq_diff = fitted.get("sq_diff")  # (X - centers[labels]) ** 2 when no row is noise
+        if sq_diff is None:
+            safe = np.maximum(labels, 0)
+            sq_diff = (X - centers[safe]) ** 2
+        dist = np.sqrt(sq_diff.sum(axis=1))
+        groups = _row_groups(labels)
         segments = []
         for s, row in profiles[real].reset_index(drop=True).iterrows():
             seg = int(row["segment"])
-            d = dist[labels == seg]
+            d = dist[groups.get(seg, np.zeros(0, dtype=np.int64))]  # = dist[labels == seg]
             segments.append({
                 "id": seg, "name": names[seg], "description": descriptions[seg],
                 "size": int(row["size"]), "share": float(row["share"]),
@@ -561,6 +570,12 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             s["name"] = merged[int(s["id"])]
         self.profiles_["segment_name"] = self.profiles_["segment"].map(merged)
         return self
+
+
+def _row_groups(labels: np.ndarray) -> dict[int, np.ndarray]:
+    """Rows of each label, in order: ``{s: np.flatnonzero(labels == s)}``, from one stable
+    sort instead of a pass over all rows per segment."""
+    return {int(s): rows for s, rows in zip(*group_rows(labels), strict=True)}
 
 
 def _generated_names(frame: pd.DataFrame) -> bool:

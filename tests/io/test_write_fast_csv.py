@@ -62,6 +62,37 @@ def test_large_frame_takes_the_arrow_path_and_reads_back(tmp_path):
         b"CustomerID,segment,distance\n" + _pandas_body(frame))
 
 
-def test_dates_fall_back_to_pandas(tmp_path):
-    frame = pd.DataFrame({"d": pd.date_range("2024-01-01", periods=3)})
+@pytest.mark.parametrize("values", [
+    ["2024-01-01", None, "2024-03-05"],  # midnights only: pandas writes the date alone
+    ["2010-12-01 08:00:00", None, "2011-01-01 00:00:00"],  # times: whole seconds
+    [None, None],
+    ["1999-12-31 23:59:59", "2000-01-01"],
+])
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_dates_take_the_arrow_path_with_pandas_bytes(values, unit):
+    frame = pd.DataFrame({"d": pd.Series(pd.to_datetime(values, format="mixed"))
+                          .astype(f"datetime64[{unit}]"), "n": range(len(values))})
+    body = _arrow_csv_body(frame, guard=True)
+    assert body is not None
+    assert body == _pandas_body(frame)
+
+
+@pytest.mark.parametrize("frame", [
+    pd.DataFrame({"d": pd.to_datetime(["2010-12-01 08:00:00.5", "2011-01-01"],
+                                      format="mixed")}),  # a fraction of a second
+    pd.DataFrame({"d": pd.to_datetime(["2024-01-01", "2024-01-02"]).tz_localize("UTC")}),
+    pd.DataFrame({"d": pd.Series(pd.to_datetime(["0999-01-01", "2024-01-02"], format="mixed"))
+                  .astype("datetime64[s]")}),
+])
+def test_dates_pandas_formats_with_care_fall_back_to_pandas(frame):
     assert _arrow_csv_body(frame, guard=True) is None
+
+
+def test_whole_numbers_among_missing_values_in_an_object_column():
+    # an Int64 column concatenated with a text one (rejects.csv of an order log): ints and NA
+    frame = pd.DataFrame({"id": pd.Series([pd.NA, 12, -3, None, np.int64(7)], dtype=object),
+                          "x": ["-a", "b", "c", "d", "e"]})
+    body = _arrow_csv_body(frame, guard=True)
+    assert body == _pandas_body(frame) == b",'-a\n12,b\n-3,c\n,d\n7,e\n"
+    mixed = pd.DataFrame({"id": pd.Series([1, "=x", 2.5], dtype=object), "x": [1, 2, 3]})
+    assert _arrow_csv_body(mixed, guard=True) is None  # (text and floats: left to pandas)

@@ -118,6 +118,16 @@ def _segment_names(r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
     return _GRID_ARRAY[np.asarray(r) - 1, _fm(np.asarray(f), np.asarray(m)) - 1]
 
 
+#: The names of :data:`_GRID` row by row: ``_GRID_NAMES[_segment_codes(r, f, m)]`` equals
+#: ``_segment_names(r, f, m)``.
+_GRID_NAMES: tuple[str, ...] = tuple(name for row in _GRID for name in row)
+
+
+def _segment_codes(r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Index into :data:`_GRID_NAMES` of each customer's RFM segment."""
+    return (np.asarray(r) - 1) * len(_GRID[0]) + _fm(np.asarray(f), np.asarray(m)) - 1
+
+
 def _score(values: np.ndarray, edges: np.ndarray, bins: int, reverse: bool) -> np.ndarray:
     # The number of edges strictly below the value: bins are (e[i-1], e[i]], so equal values
     # always share a score and a value equal to an edge joins the lower bin.
@@ -218,6 +228,10 @@ class RFMScorer(TransformerMixin, BaseEstimator):
         """
         validate_params(type(self).__name__, self._parameter_constraints, self.get_params())
         _, values = self._values(X)
+        self._learn(values)
+        return self
+
+    def _learn(self, values: dict[str, np.ndarray]) -> None:
         n = len(values["recency"])
         if n == 0:
             raise SchemaError("RFMScorer needs at least one customer to learn its edges.")
@@ -225,7 +239,27 @@ class RFMScorer(TransformerMixin, BaseEstimator):
         self.edges_ = {role: [float(e) for e in np.quantile(v, probs)]
                        for role, v in values.items()}
         self.n_customers_ = n
-        return self
+
+    def _scores(self, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Scores ``"r"``, ``"f"``, ``"m"`` of the checked columns ``values`` (see ``_values``)."""
+        return {prefix: _score(values[role], np.asarray(self.edges_[role], dtype=float),
+                               self.bins, reverse=(role == "recency"))
+                for role, prefix in (("recency", "r"), ("frequency", "f"), ("monetary", "m"))}
+
+    def _fit_scores(self, X: Any) -> dict[str, np.ndarray]:
+        """``fit(X)``, then the scores of ``X`` as arrays: ``r_score``, ``f_score``, ``m_score``
+        (int64) and, with 5 bins, ``rfm_segment_code`` (index into ``_GRID_NAMES``).
+
+        The values of ``transform(X)``, without its copy of the whole table and without
+        building a million segment-name strings (for ``custseg segment --transactions``)."""
+        validate_params(type(self).__name__, self._parameter_constraints, self.get_params())
+        _, values = self._values(X)
+        self._learn(values)
+        scores = self._scores(values)
+        out = {f"{p}_score": scores[p].astype(np.int64) for p in ("r", "f", "m")}
+        if self.bins == 5:
+            out["rfm_segment_code"] = _segment_codes(scores["r"], scores["f"], scores["m"])
+        return out
 
     def transform(self, X: Any) -> pd.DataFrame:
         """Add ``r_score``, ``f_score``, ``m_score`` and, with 5 bins, ``rfm_segment``.
@@ -247,10 +281,8 @@ class RFMScorer(TransformerMixin, BaseEstimator):
             )
         frame, values = self._values(X)
         out = frame.copy()
-        scores = {}
-        for role, prefix in (("recency", "r"), ("frequency", "f"), ("monetary", "m")):
-            edges = np.asarray(self.edges_[role], dtype=float)
-            scores[prefix] = _score(values[role], edges, self.bins, reverse=(role == "recency"))
+        scores = self._scores(values)
+        for prefix in ("r", "f", "m"):
             out[f"{prefix}_score"] = scores[prefix].astype(np.int64)
         if self.bins == 5:
             out["rfm_segment"] = _segment_names(scores["r"], scores["f"], scores["m"])

@@ -238,7 +238,8 @@ def _csv_field(text: str) -> str:
 
 def _arrow_text_column(s: pd.Series, guard: bool) -> Any:
     """The CSV text of one column as an Arrow string array (nulls as empty fields), or None
-    for a column type this path does not format like pandas (dates, categories, mixed)."""
+    for a column type this path does not format like pandas (categories, mixed objects, dates
+    with sub-second parts or a time zone)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -251,13 +252,15 @@ def _arrow_text_column(s: pd.Series, guard: bool) -> Any:
             return _float_text(s.to_numpy(dtype=np.float64, na_value=np.nan))
         return pc.fill_null(pc.cast(pa.array(s.to_numpy(dtype=object, na_value=None)
                                              if s.hasnans else s.to_numpy()), pa.string()), "")
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind == "M":
+        return _datetime_text(s.to_numpy())
     if isinstance(s.dtype, pd.StringDtype):
         text = pa.array(s.astype("string[pyarrow]").array)
     elif s.dtype == object:
         values = s.to_numpy()
         present = ~pd.isna(values)
         if not all(isinstance(v, str) for v in values[present]):
-            return None
+            return _object_number_text(s, guard)
         text = pa.array(np.where(present, values, None), type=pa.string())
     else:
         return None
@@ -265,14 +268,105 @@ def _arrow_text_column(s: pd.Series, guard: bool) -> Any:
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
     if guard:
-        hit = pc.starts_with(text, FORMULA_PREFIXES[0])
-        for prefix in FORMULA_PREFIXES[1:]:
-            hit = pc.or_(hit, pc.starts_with(text, prefix))
-        hit = pc.fill_null(hit, False)
-        text = pc.if_else(hit, pc.binary_join_element_wise("'", text, ""), text)
-    quote = pc.fill_null(pc.match_substring_regex(text, _NEEDS_QUOTES), False)
-    quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
-    return pc.fill_null(pc.if_else(quote, quoted, text), "")
+        hit = _starts_with_any(text, FORMULA_PREFIXES)
+        if hit is None:  # (prefixes of several characters) the general, slower test
+            hit = pc.starts_with(text, FORMULA_PREFIXES[0])
+            for prefix in FORMULA_PREFIXES[1:]:
+                hit = pc.or_(hit, pc.starts_with(text, prefix))
+            hit = pc.fill_null(hit, False)
+        if pc.any(hit).as_py():
+            text = pc.if_else(hit, pc.binary_join_element_wise("'", text, ""), text)
+    if _contains_any_byte(text, b',"\n\r'):
+        quote = pc.fill_null(pc.match_substring_regex(text, _NEEDS_QUOTES), False)
+        quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
+        text = pc.if_else(quote, quoted, text)
+    return pc.fill_null(text, "")
+
+
+def _object_number_text(s: pd.Series, guard: bool) -> Any:
+    """An ``object`` column of whole numbers among missing values (e.g. an integer column
+    concatenated with a table that lacks it, as in ``rejects.csv``), or None.
+
+    Such a column goes through :func:`guard_formulas` as pandas' writer would (numbers are
+    left alone, but its ``map`` turns numbers among ``None`` into floats: ``0.0``), then the
+    numbers are written as pandas writes them: ``str(v)``, and floats by :func:`_float_text`.
+    """
+    import pyarrow as pa
+
+    if guard:
+        s = s.map(_guard_text, na_action="ignore")
+    if pd.api.types.is_float_dtype(s.dtype):
+        return _float_text(s.to_numpy(dtype=np.float64, na_value=np.nan))
+    if s.dtype != object:
+        return None
+    values = s.to_numpy()
+    present = ~pd.isna(values)
+    if not all(isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_)
+               for v in values[present]):
+        return None
+    text = np.full(len(values), "", dtype=object)
+    text[present] = [str(v) for v in values[present]]
+    return pa.array(text, type=pa.string())
+
+
+def _string_buffers(text: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets (``len(text) + 1``) and bytes of an Arrow string array, as numpy views."""
+    bufs = text.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=np.int32)[text.offset:text.offset + len(text) + 1]
+    data = (np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None
+            else np.zeros(0, dtype=np.uint8))
+    return offsets, data
+
+
+def _starts_with_any(text: Any, prefixes: tuple[str, ...]) -> Any:
+    """Which strings begin with one of ``prefixes`` (nulls: False), read from the first byte of
+    each string; None when a prefix is not a single ASCII character."""
+    import pyarrow as pa
+
+    if not all(len(p) == 1 and ord(p) < 128 for p in prefixes):
+        return None
+    offsets, data = _string_buffers(text)
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    first = data[np.where(lengths > 0, starts, 0)] if data.size else np.zeros(len(starts),
+                                                                             np.uint8)
+    hit = (lengths > 0) & np.isin(first, np.frombuffer("".join(prefixes).encode(), np.uint8))
+    if text.null_count:
+        hit &= text.is_valid().to_numpy(zero_copy_only=False)
+    return pa.array(hit, type=pa.bool_())
+
+
+def _contains_any_byte(text: Any, chars: bytes) -> bool:
+    """Whether some string of ``text`` holds one of the (ASCII) bytes ``chars``; a cheap test
+    that lets the quoting step be skipped for the usual column that needs none."""
+    offsets, data = _string_buffers(text)
+    body = data[offsets[0]:offsets[-1]].tobytes()
+    return any(bytes([c]) in body for c in chars)  # (memchr, faster than numpy here)
+
+
+def _datetime_text(v: np.ndarray) -> Any:
+    """Naive datetimes as pandas writes them: ``2010-12-01`` when every value is a midnight,
+    else ``2010-12-01 08:00:00``; NaT as null. None (left to pandas) for values with a
+    fraction of a second or outside the years 1000–9999, where the formats take more care."""
+    import pyarrow as pa
+
+    nat = np.isnat(v)
+    if nat.all():
+        return pa.array(np.full(len(v), "", dtype=object), type=pa.string())
+    seconds = v.astype("datetime64[s]")
+    days = v.astype("datetime64[D]")
+    ok = ~nat
+    if (seconds[ok] != v[ok]).any():
+        return None
+    years = days[ok].astype("datetime64[Y]").astype(np.int64) + 1970
+    if years.min() < 1000 or years.max() > 9999:
+        return None
+    if (days[ok] == v[ok]).all():
+        text = np.datetime_as_string(days, unit="D")
+    else:
+        text = np.char.replace(np.datetime_as_string(seconds, unit="s"), "T", " ")
+    text = text.astype(object)
+    text[nat] = ""
+    return pa.array(text, type=pa.string())
 
 
 def _float_text(v: np.ndarray) -> Any:
@@ -286,14 +380,24 @@ def _float_text(v: np.ndarray) -> Any:
     import pyarrow.compute as pc
 
     text = pc.cast(pa.array(v, from_pandas=True), pa.string())
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
     with np.errstate(invalid="ignore"):
         tiny = (v != 0) & (np.abs(v) < 1e-4)
-        exp = pc.fill_null(pc.match_substring(text, "e"), False).to_numpy(zero_copy_only=False)
+    offsets, data = _string_buffers(text)
+    exp = np.zeros(len(v), dtype=bool)
+    at = np.flatnonzero(data[offsets[0]:offsets[-1]] == ord("e")) + offsets[0]
+    exp[np.searchsorted(offsets, at, side="right") - 1] = True
+    exp &= ~np.isnan(v)  # (NaN is null: no text)
     odd = np.flatnonzero(tiny | exp)
     if odd.size > max(1000, len(v) // 10):
         return None
-    plain = pc.fill_null(pc.match_substring_regex(text, r"^-?\d+$"), False)
-    text = pc.if_else(plain, pc.binary_join_element_wise(text, ".0", ""), text)
+    # Arrow writes a whole number without a fraction ("60", "-0"): those (exponent forms
+    # aside, which repr rewrites below) get pandas' ".0"
+    with np.errstate(invalid="ignore"):
+        plain = np.isfinite(v) & (v == np.trunc(v)) & ~exp
+    if plain.any():
+        text = pc.if_else(pa.array(plain), pc.binary_join_element_wise(text, ".0", ""), text)
     if odd.size:
         strings = np.array(text.to_pylist(), dtype=object)
         strings[odd] = [repr(float(x)) for x in v[odd]]
@@ -315,8 +419,8 @@ def _arrow_csv_body(frame: pd.DataFrame, guard: bool) -> bytes | None:
         if col is None:
             return None
         cols.append(col)
-    lines = pc.binary_join_element_wise(*cols, ",")
-    lines = pc.binary_join_element_wise(lines, "", "\n")  # each line + "\n" + ""
+    cols[-1] = pc.binary_join_element_wise(cols[-1], "", "\n")  # the last field + "\n"
+    lines = pc.binary_join_element_wise(*cols, ",") if len(cols) > 1 else cols[0]
     lines = lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines
     lines = pc.cast(lines, pa.large_string())
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset:lines.offset
@@ -345,14 +449,28 @@ def write_parquet(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     path : str or path-like
         Where to write; replaced atomically.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     if not isinstance(frame, pd.DataFrame):
         raise InvalidParameterError(
             f"write_parquet expects a pandas DataFrame. Got {type(frame).__name__} instead."
         )
-    table = pa.Table.from_pandas(_flat(frame), preserve_index=False)
+    write_parquet_table(parquet_table(frame), path)
+
+
+def parquet_table(frame: pd.DataFrame) -> Any:
+    """The Arrow table :func:`write_parquet` writes for ``frame`` (named index levels as
+    columns, an unnamed index left out)."""
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(_flat(frame), preserve_index=False)
+
+
+def write_parquet_table(table: Any, path: str | os.PathLike[str]) -> None:
+    """Write an Arrow table as Parquet (zstd-compressed), atomically.
+
+    The second half of :func:`write_parquet`, without pandas: it can run in a worker thread
+    while the caller goes on with the frame (Arrow releases the GIL while it encodes)."""
+    import pyarrow.parquet as pq
+
     with atomic_write(path, "wb") as f:
         pq.write_table(table, f, compression="zstd")
 

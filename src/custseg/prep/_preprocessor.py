@@ -56,6 +56,16 @@ class Preprocessor:
 
     # -- learning ---------------------------------------------------------------------------
     def fit(self, X: np.ndarray, feature_names: list[str]) -> Preprocessor:
+        self._fit(X, feature_names)
+        return self
+
+    def fit_transform_matrix(self, X: np.ndarray, feature_names: list[str]) -> np.ndarray:
+        """``fit(X, feature_names).transform_matrix(X)``, reusing the imputed, transformed and
+        clipped matrix of the fit (the same steps in the same order: the same numbers)."""
+        return self._scale(self._fit(X, feature_names))
+
+    def _fit(self, X: np.ndarray, feature_names: list[str]) -> np.ndarray:
+        """Learn every parameter; return ``X`` imputed, log-transformed and clipped."""
         if self.impute not in IMPUTE:
             raise InvalidParameterError(f"impute must be one of {IMPUTE}; got {self.impute!r}.")
         if not isinstance(self.log_transform, list | tuple) and self.log_transform not in TRANSFORMS:
@@ -119,7 +129,7 @@ class Preprocessor:
                 "value after imputation), so they cannot separate segments. Remove them from the "
                 "features.")
         self.center_, self.scale_ = center, scale
-        return self
+        return X
 
     def _learn_scale(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n = X.shape[1]
@@ -155,6 +165,9 @@ class Preprocessor:
         X = self._apply_log(X)
         if self.clip_low_ is not None:
             X = np.clip(X, self.clip_low_, self.clip_high_)
+        return self._scale(X)
+
+    def _scale(self, X: np.ndarray) -> np.ndarray:
         safe = np.where(self.scale_ == 0, 1.0, self.scale_)
         return (X - self.center_) / safe
 

@@ -52,6 +52,23 @@ def segment_profiles(values: pd.DataFrame, labels: np.ndarray, names: dict[int, 
     return pd.DataFrame(rows)
 
 
+def group_rows(labels: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The distinct labels (sorted, as ``np.unique``) and, for each, its rows in increasing
+    order (``np.flatnonzero(labels == s)``), from one stable sort of the labels."""
+    labels = np.asarray(labels)
+    if labels.size == 0:
+        return np.unique(labels), []
+    small = labels
+    if labels.dtype.kind in "iu" and np.iinfo(np.int16).min <= labels.min() \
+            and labels.max() <= np.iinfo(np.int16).max:
+        small = labels.astype(np.int16)  # (radix sort: the stable sort of small ints)
+    order = np.argsort(small, kind="stable")
+    ordered = labels[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], len(order)]
+    return ordered[starts], [order[a:b] for a, b in zip(starts, ends, strict=True)]
+
+
 def distinguishing_features(scaled: np.ndarray, labels: np.ndarray, feature_names: list[str]
                             ) -> dict[int, list[tuple[str, float]]]:
     """Per segment, features sorted by standardised difference from all customers.
@@ -63,8 +80,9 @@ def distinguishing_features(scaled: np.ndarray, labels: np.ndarray, feature_name
     sd = scaled.std(axis=0)
     sd = np.where(sd > 0, sd, 1.0)
     out: dict[int, list[tuple[str, float]]] = {}
-    for s in np.unique(labels):
-        d = (scaled[labels == s].mean(axis=0) - mean) / sd
+    for s, rows in zip(*group_rows(labels), strict=True):
+        # scaled[rows] holds the rows of scaled[labels == s], in the same order and layout
+        d = (scaled[rows].mean(axis=0) - mean) / sd
         order = np.argsort(-np.abs(d), kind="stable")
         out[int(s)] = [(feature_names[j], float(d[j])) for j in order]
     return out
