@@ -102,3 +102,23 @@ def test_only_pysparks_pandas3_warning_is_silenced():
     assert [str(w.message) for w in caught] == [
         "custseg: something the user must see",
         "PySpark does not yet fully support pandas >= 3.0.0"]
+
+
+@pytest.mark.parametrize("line", [
+    "spark.driver.extraJavaOptions -Dx=1",
+    "spark.driver.extraJavaOptions=-Dx=1",
+    "spark.driver.extraJavaOptions : -Dx=1",
+])
+def test_spark_defaults_reads_every_properties_syntax(tmp_path, monkeypatch, line):
+    (tmp_path / "spark-defaults.conf").write_text(f"# a comment\n! another\n\n{line}\n")
+    monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path))
+    assert spark_mod._spark_defaults() == {"spark.driver.extraJavaOptions": "-Dx=1"}
+
+
+def test_spark_engine_refuses_float32_kmeans():
+    from custseg._pipeline import SegmentOptions
+    from custseg.engines._spark_job import _check_options
+
+    _check_options(SegmentOptions())  # the defaults pass
+    with pytest.raises(custseg.InvalidParameterError, match="--dtype float32"):
+        _check_options(SegmentOptions(dtype="float32"))

@@ -119,8 +119,8 @@ def test_rfm_value_overflow_as_the_local_engine(spark, tmp_path):
     local = rfm(path)
     res = spark_rfm(spark, str(path)).to_local()
     assert local.summary["lines_excluded_by_reason"]["value_overflow"] == 4
-    assert [r for r in res.summary["exclusion_precedence"] if r != "malformed_row"] == \
-        local.summary["exclusion_precedence"]  # Spark puts malformed_row (text lines) first
+    assert res.summary["exclusion_precedence"] == local.summary["exclusion_precedence"]
+    assert local.summary["exclusion_precedence"][0] == "malformed_row"  # a text log
     assert_rfm_identical(res, local)
     assert res.summary["excluded_net_value"] == local.summary["excluded_net_value"] == 0.0
     # 12346's only line overflowed: a customer without usable lines on both engines
@@ -429,6 +429,8 @@ def test_small_tables_and_partitions_stay_in_the_jvm(spark, customers_frame):
     t = local_frame(spark, [("a", 1, 2.5), ("b", None, None)], "f STRING, n BIGINT, x DOUBLE")
     assert [tuple(r) for r in t.collect()] == [("a", 1, 2.5), ("b", None, None)]
     assert t.schema.simpleString() == "struct<f:string,n:bigint,x:double>"
+    # (spark.createDataFrame of Python rows would plan a "Scan ExistingRDD")
+    assert "ExistingRDD" not in t._jdf.queryExecution().executedPlan().toString()
     empty = local_frame(spark, [], "line BIGINT, reason STRING")
     assert empty.count() == 0 and empty.columns == ["line", "reason"]
 

@@ -372,6 +372,22 @@ def test_latin1_file(tmp_path: Path) -> None:
     assert_features_equal(res.features)
 
 
+def test_latin1_byte_after_the_sniffed_head(tmp_path: Path) -> None:
+    # The first 256 KiB are ASCII (read as UTF-8 first); one latin-1 byte near the end makes
+    # the whole file be read again as latin-1, nothing lost.
+    header, *rows = LOG_CSV.strip("\n").split("\n")
+    filler = [f"F{i},X,filler,1,2024-01-15 10:00:00,1.0,99999,UK" for i in range(8_000)]
+    text = "\n".join([header, *filler, *rows]).replace("REGENCY", "R\u00c9GENCE") + "\n"
+    assert text.index("\u00c9") > 300_000
+    path = tmp_path / "late.csv"
+    path.write_bytes(text.encode("latin-1"))
+    res = rfm(path)
+    assert res.summary["encoding"] == "latin-1"
+    assert res.summary["lines_read"] == len(rows) + len(filler)
+    assert_features_equal(res.features[res.features["CustomerID"] != "99999"]
+                          .reset_index(drop=True))
+
+
 def test_memory_limit_and_threads(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     n = 200_000

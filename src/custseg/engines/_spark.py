@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .._exceptions import CustsegError, MissingDependencyError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from pyspark.sql import Column, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 logger = logging.getLogger(__name__)
 
@@ -117,8 +118,9 @@ def _spark_defaults() -> dict[str, str]:
     try:
         with open(os.path.join(folder, "spark-defaults.conf"), encoding="utf-8") as fh:
             for line in fh:
-                parts = line.strip().split(None, 1)
-                if len(parts) == 2 and not parts[0].startswith("#"):
+                # a Java properties file: "key value", "key=value" or "key: value"
+                parts = re.split(r"\s*[=:]\s*|\s+", line.strip(), maxsplit=1)
+                if len(parts) == 2 and parts[0] and not parts[0].startswith(("#", "!")):
                     out[parts[0]] = parts[1]
     except OSError:
         return {}
@@ -243,6 +245,22 @@ def get_spark(spark: SparkSession | None = None, master: str | None = None,
 
 
 # --------------------------------------------------------------------------------- helpers
+
+
+def coalesced(df: DataFrame, n: int, per_partition: int) -> DataFrame:
+    """``df`` coalesced to one partition per ``per_partition`` of its ``n`` rows (or lines),
+    and at least as many as the cluster has cores.
+
+    A table that comes out of a shuffle has ``spark.sql.shuffle.partitions`` partitions (200 by
+    default) and keeps them when persisted, so every later pass over a small table runs 200
+    tasks of a handful of rows each. ``coalesce`` merges partitions without a shuffle and never
+    adds any. Spark Connect has no SparkContext: the layout is left as it is.
+    """
+    try:
+        cores = int(df.sparkSession.sparkContext.defaultParallelism)
+    except Exception:  # noqa: BLE001 - Spark Connect
+        return df
+    return df.coalesce(max(1, cores, -(-n // per_partition)))
 
 
 def col(name: str) -> Column:

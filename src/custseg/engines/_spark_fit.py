@@ -35,7 +35,7 @@ from ..model._model import OOD_FACTOR
 from ..prep import Preprocessor
 from ..prep._preprocessor import SKEW_THRESHOLD
 from ..profile import profile_indexes, segment_descriptions, segment_names
-from ._spark import INTERNAL, col, sql_ident
+from ._spark import INTERNAL, coalesced, col, sql_ident
 from ._spark_numeric import exact_medians, exact_quantiles, numeric_columns, sql_double
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -407,27 +407,10 @@ def _cluster(spark: SparkSession, Z: DataFrame, zcols: list[str], k: int, *, alg
 # ----------------------------------------------------------------------------------- fit
 
 
-#: Rows of customers per partition of the persisted tables the clustering passes over.
+#: Rows of customers per partition of the persisted tables the clustering passes over (Online
+#: Retail's 4,372 customers took 100 s to cluster on ``local[2]`` in 200 shuffle partitions,
+#: 3 s in 2).
 ROWS_PER_PARTITION = 200_000
-
-
-def _fewer_partitions(df: DataFrame, n_rows: int) -> DataFrame:
-    """``df`` coalesced to about one partition per :data:`ROWS_PER_PARTITION` rows (at least
-    the default parallelism).
-
-    A customer table derived by aggregation comes out of a shuffle in
-    ``spark.sql.shuffle.partitions`` partitions (200 by default), and a persisted table keeps
-    them: every k-means iteration, of every start, then runs 200 tasks, most of them on a
-    handful of rows. Online Retail's 4,372 customers took 100 s to cluster on ``local[2]``
-    that way, 3 s with 2 partitions.
-    """
-    try:
-        current = df.rdd.getNumPartitions()
-        parallelism = df.sparkSession.sparkContext.defaultParallelism
-    except Exception:  # noqa: BLE001 - Spark Connect has no RDDs: leave the layout as it is
-        return df
-    target = max(parallelism, -(-n_rows // ROWS_PER_PARTITION))
-    return df.coalesce(target) if target < current else df
 
 
 def scaled_frame(df: DataFrame, features: list[str], *, keep: Sequence[str] = (),
@@ -444,7 +427,7 @@ def scaled_frame(df: DataFrame, features: list[str], *, keep: Sequence[str] = ()
     d = len(features)
     parsed = numeric_columns(df, features, decimals)
     if known is not None:
-        df = _fewer_partitions(df, int(known[0]))
+        df = coalesced(df, int(known[0]), ROWS_PER_PARTITION)
     X = df.select(*[col(c) for c in keep],
                   *[p.value.alias(_xcol(j)) for j, p in enumerate(parsed.values())],
                   F.expr("(" + " OR ".join(p.invalid_sql for p in parsed.values()) + ")")
@@ -466,7 +449,7 @@ def scaled_frame(df: DataFrame, features: list[str], *, keep: Sequence[str] = ()
     if n_rows < 2:
         X.unpersist()
         raise SchemaError(f"n_samples = {n_rows}: segmentation needs at least 2 customers.")
-    cached, X = X, _fewer_partitions(X, n_rows)  # merges cached partitions: no recompute
+    cached, X = X, coalesced(X, n_rows, ROWS_PER_PARTITION)  # merges cached partitions
     try:
         pre = _fit_preprocessor(X, features, n_rows, present, impute=impute,
                                 log_transform=log_transform, clip=clip, scale=scale)
@@ -476,7 +459,7 @@ def scaled_frame(df: DataFrame, features: list[str], *, keep: Sequence[str] = ()
     xcols = [_xcol(j) for j in range(d)]
     Z = X.select(*[col(c) for c in keep], *xcols, *[z.alias(_zcol(j)) for j, z in enumerate(
         preprocess_columns(pre, [sql_ident(x) for x in xcols]))])
-    Z = _fewer_partitions(Z, n_rows).persist(StorageLevel.MEMORY_AND_DISK)
+    Z = Z.persist(StorageLevel.MEMORY_AND_DISK)  # (in X's partitions)
     Z.count()  # materialise before X goes
     cached.unpersist()
     return Z, pre, n_rows

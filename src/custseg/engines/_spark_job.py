@@ -378,6 +378,10 @@ def _check_options(opts: SegmentOptions) -> None:
         raise InvalidParameterError(
             f"The Spark engine runs the algorithms {', '.join(_SPARK_ALGORITHMS)} "
             f"(pyspark.ml); got --algorithm {opts.algorithm}. Use the local engine for it.")
+    if opts.dtype != "float64":
+        raise InvalidParameterError(
+            f"--dtype {opts.dtype} applies to the local engine's k-means; Spark MLlib computes "
+            "in float64. Leave --dtype out with --engine spark.")
 
 
 def _derive(spark: SparkSession, read: SparkRead, opts: SegmentOptions, output: OutputFolder,

@@ -7,7 +7,7 @@ definitions, column roles, date candidates) and restated as Spark SQL where they
 
 * a line is excluded with the first reason that applies, in the order of
   :data:`custseg.features._rfm.REASONS`; on Spark a text line that cannot be split into the
-  header's fields comes first as ``malformed_row`` (the local reader has no such line);
+  header's fields comes first as ``malformed_row``, on both engines;
 * numbers in text are read as DuckDB's ``TRY_CAST(… AS DOUBLE)`` reads them (white space
   around, ``_`` between digits, ``1.``, ``.5``, ``1e5``; infinities and NaN are invalid);
 * dates as :mod:`custseg.engines._spark_dates` explains;
@@ -28,7 +28,7 @@ import pandas as pd
 
 from .._exceptions import InvalidParameterError, SchemaError
 from .._validation import validate_params
-from ._spark import INTERNAL, col, sql_ident, sql_string
+from ._spark import INTERNAL, coalesced, col, sql_ident, sql_string
 from ._spark_dates import WS, duck_type, spark_date_parser
 from ._spark_read import BAD, FILE, LINE, SparkRead, spark_read
 
@@ -335,7 +335,7 @@ def spark_rfm(spark: SparkSession, transactions: str | SparkRead | DataFrame, *,
     # -- customers -----------------------------------------------------------------------
     cust_type = types[roles.customer_id].split("(")[0].upper()
     agg = _add_idle(lines, _aggregate(lines, "cust", key_is_cancel), "cust")
-    agg = _narrow(spark, agg, lines_used).persist(StorageLevel.MEMORY_AND_DISK)
+    agg = coalesced(agg, lines_used, _LINES_PER_PARTITION).persist(StorageLevel.MEMORY_AND_DISK)
     text = "cust" if cust_type == "VARCHAR" else "CAST(cust AS STRING)"
     norm = f"regexp_replace({text}, '[.]0+$', '')"
     plain = "'^(0|[1-9][0-9]*)$'"
@@ -364,7 +364,7 @@ def spark_rfm(spark: SparkSession, transactions: str | SparkRead | DataFrame, *,
             renamed = lines.withColumn("cust", F.expr(norm))
             agg.unpersist()
             agg = _add_idle(renamed, _aggregate(renamed, "cust", key_is_cancel), "cust")
-            agg = _narrow(spark, agg, lines_used).persist(StorageLevel.MEMORY_AND_DISK)
+            agg = coalesced(agg, lines_used, _LINES_PER_PARTITION).persist(StorageLevel.MEMORY_AND_DISK)
             totals = agg.agg(*_totals()).collect()[0]
             ids_sql = "cust"
     if int(totals["used"]) != lines_used or lines_read != lines_used + lines_excluded:
@@ -472,28 +472,6 @@ def spark_rfm(spark: SparkSession, transactions: str | SparkRead | DataFrame, *,
 #: Usable lines per partition of the cached per-customer table (an upper bound of its
 #: customers): small enough that one task's aggregation and cache batches fit a 1 GB heap.
 _LINES_PER_PARTITION = 500_000
-
-
-def _narrow(spark: SparkSession, agg: DataFrame, lines_used: int) -> DataFrame:
-    """``agg`` in as many partitions as the cluster has cores, or one per
-    :data:`_LINES_PER_PARTITION` usable lines when that is more (never more than
-    ``spark.sql.shuffle.partitions``).
-
-    A persisted plan keeps the partitions of its last shuffle as they are
-    (``spark.sql.optimizer.canChangeCachedPlanOutputPartitioning`` is false by default), so
-    the per-customer table would be cached in ``spark.sql.shuffle.partitions`` (200) mostly
-    tiny partitions, and every later pass over it (totals, quantiles of the scores, the
-    write) would run 200 tasks, each with the fixed cost of a task and of its aggregation
-    buffers (``percentile_approx`` allocates one per task). ``coalesce`` merges them without
-    another shuffle.
-    """
-    try:
-        cores = int(spark.sparkContext.defaultParallelism)
-        shuffle = int(spark.conf.get("spark.sql.shuffle.partitions") or 200)
-    except Exception:  # noqa: BLE001 - Spark Connect: no SparkContext
-        return agg
-    parts = max(1, cores, -(-lines_used // _LINES_PER_PARTITION))
-    return agg.coalesce(min(parts, max(1, shuffle)))
 
 
 def _totals() -> list[Any]:

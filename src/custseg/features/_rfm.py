@@ -798,7 +798,7 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
         "lines_used": int(lines_used),
         "lines_excluded": int(lines_excluded),
         "lines_excluded_by_reason": by_reason,
-        "exclusion_precedence": (["malformed_row"] if src.malformed else []) + list(REASONS),
+        "exclusion_precedence": (["malformed_row"] if src.kind == "text" else []) + list(REASONS),
         "returns_lines": int(returns_lines),
         "cancellation_prefix": params["cancellation_prefix"],
         "cancellation_invoices": (int(cancel_inv) if plan.key_is_cancel is not None else None),

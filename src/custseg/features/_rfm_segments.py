@@ -47,8 +47,6 @@ _GRID: tuple[tuple[str, ...], ...] = (
      "Loyal Customers"),
     ("New Customers", "Potential Loyalists", "Potential Loyalists", "Champions", "Champions"),
 )
-_GRID_ARRAY = np.array(_GRID, dtype=object)
-
 _FORMAT = "custseg.rfm_scorer"
 _FORMAT_VERSION = 1
 
@@ -114,18 +112,18 @@ def rfm_segment_name(r: int, f: int, m: int) -> str:
     return _GRID[int(r) - 1][int(_fm(int(f), int(m))) - 1]
 
 
-def _segment_names(r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
-    return _GRID_ARRAY[np.asarray(r) - 1, _fm(np.asarray(f), np.asarray(m)) - 1]
-
-
-#: The names of :data:`_GRID` row by row: ``_GRID_NAMES[_segment_codes(r, f, m)]`` equals
-#: ``_segment_names(r, f, m)``.
+#: The names of :data:`_GRID` row by row, indexed by :func:`_segment_codes`.
 _GRID_NAMES: tuple[str, ...] = tuple(name for row in _GRID for name in row)
+_GRID_NAME_ARRAY = np.array(_GRID_NAMES, dtype=object)
 
 
 def _segment_codes(r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
     """Index into :data:`_GRID_NAMES` of each customer's RFM segment."""
     return (np.asarray(r) - 1) * len(_GRID[0]) + _fm(np.asarray(f), np.asarray(m)) - 1
+
+
+def _segment_names(r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
+    return _GRID_NAME_ARRAY[_segment_codes(r, f, m)]
 
 
 def _score(values: np.ndarray, edges: np.ndarray, bins: int, reverse: bool) -> np.ndarray:

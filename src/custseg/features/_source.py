@@ -24,8 +24,8 @@ of blanks only when the sniffer finds a whitespace-separated table.
 
 from __future__ import annotations
 
+import codecs
 import glob
-import gzip
 import os
 import zlib
 from dataclasses import dataclass, field
@@ -37,6 +37,7 @@ import pyarrow as pa
 
 from .._exceptions import InputFileError, InvalidParameterError
 from ..io._sniff import SAMPLE_BYTES, WHITESPACE, bom_encoding, sniff_delimiter
+from ..io._text import open_binary
 
 __all__ = ["LINE", "FILE", "MALFORMED", "SOURCE", "Source", "open_source", "quote_ident",
            "quote_literal"]
@@ -143,25 +144,32 @@ def _open_parquet(con: duckdb.DuckDBPyConnection, src: Source) -> None:
     src.columns = list(types)
 
 
-def _sniff_delimiter(path: str) -> str | None:
-    """custseg.io's delimiter guess from the first bytes of ``path`` (``None``: cannot look)."""
+def _sniff_head(path: str) -> tuple[str | None, bool]:
+    """custseg.io's delimiter guess from the first bytes of ``path`` (``None``: cannot look),
+    and whether those bytes can be UTF-8 (without a byte-order mark naming another codec)."""
     lower = path.lower()
     if lower.endswith(".zst"):
-        return None
+        return None, True
     try:
-        opener = gzip.open if lower.endswith((".gz", ".gzip")) else open
-        with opener(path, "rb") as fh:
+        with open_binary(Path(path), gz=lower.endswith((".gz", ".gzip"))) as fh:
             head = fh.read(SAMPLE_BYTES + 1)
     except (OSError, EOFError, zlib.error):
-        return None
+        return None, True
     truncated = len(head) > SAMPLE_BYTES
     encoding, skip = bom_encoding(head)
+    body = head[skip:SAMPLE_BYTES]
     try:
-        text = head[skip:SAMPLE_BYTES].decode(encoding or "utf-8", errors="replace")
+        text = body.decode(encoding or "utf-8", errors="replace")
     except LookupError:  # pragma: no cover - every BOM names a known codec
-        return None
+        return None, True
+    utf8 = True
+    if encoding is None:
+        try:  # (a cut at SAMPLE_BYTES may split a character: not final then)
+            codecs.getincrementaldecoder("utf-8")().decode(body, final=not truncated)
+        except UnicodeDecodeError:
+            utf8 = False
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return sniff_delimiter(text, truncated=truncated)
+    return sniff_delimiter(text, truncated=truncated), utf8
 
 
 def _read_csv_args(src: Source, encoding: str | None, delimiter: str | None) -> str:
@@ -257,9 +265,11 @@ def _number_lines(con: duckdb.DuckDBPyConnection, src: Source) -> None:
 
 
 def _open_text(con: duckdb.DuckDBPyConnection, src: Source) -> None:
-    delimiter = _sniff_delimiter(src.files[0])
+    delimiter, utf8_head = _sniff_head(src.files[0])
     errors = []
-    for encoding in (None, "latin-1"):
+    # Bytes that are not UTF-8 in the first 256 KiB: latin-1 straight away (reading the whole
+    # file as UTF-8 first would only find out at its end); later ones: read again as latin-1.
+    for encoding in (None, "latin-1") if utf8_head else ("latin-1",):
         if delimiter == WHITESPACE:
             try:
                 _open_whitespace(con, src, encoding)

@@ -226,12 +226,17 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str], *, guard: bool 
 # Frames from this many rows are written by the Arrow path (pandas' writer formats each cell in
 # Python: 6 s for a million segmented customers, against 0.5 s).
 _ARROW_MIN_ROWS = 10_000
-_NEEDS_QUOTES = r'[,"\n\r]'
+# A field holding one of these is quoted (the csv module's minimal quoting).
+_QUOTE_CHARS = ',"\n\r'
+_NEEDS_QUOTES = "[" + _QUOTE_CHARS + "]"  # (literal characters in a class)
+# The formula prefixes are single ASCII characters, so the Arrow path reads a string's first
+# byte (``encode`` fails, at import, on a prefix that is not ASCII).
+_FORMULA_BYTES = np.frombuffer("".join(FORMULA_PREFIXES).encode("ascii"), np.uint8)
 
 
 def _csv_field(text: str) -> str:
     """One field as the csv module writes it (minimal quoting)."""
-    if any(ch in text for ch in ',"\n\r'):
+    if any(ch in text for ch in _QUOTE_CHARS):
         return '"' + text.replace('"', '""') + '"'
     return text
 
@@ -268,15 +273,10 @@ def _arrow_text_column(s: pd.Series, guard: bool) -> Any:
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
     if guard:
-        hit = _starts_with_any(text, FORMULA_PREFIXES)
-        if hit is None:  # (prefixes of several characters) the general, slower test
-            hit = pc.starts_with(text, FORMULA_PREFIXES[0])
-            for prefix in FORMULA_PREFIXES[1:]:
-                hit = pc.or_(hit, pc.starts_with(text, prefix))
-            hit = pc.fill_null(hit, False)
+        hit = _formula_hits(text)
         if pc.any(hit).as_py():
             text = pc.if_else(hit, pc.binary_join_element_wise("'", text, ""), text)
-    if _contains_any_byte(text, b',"\n\r'):
+    if _contains_any_byte(text, _QUOTE_CHARS.encode()):
         quote = pc.fill_null(pc.match_substring_regex(text, _NEEDS_QUOTES), False)
         quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
         text = pc.if_else(quote, quoted, text)
@@ -318,18 +318,16 @@ def _string_buffers(text: Any) -> tuple[np.ndarray, np.ndarray]:
     return offsets, data
 
 
-def _starts_with_any(text: Any, prefixes: tuple[str, ...]) -> Any:
-    """Which strings begin with one of ``prefixes`` (nulls: False), read from the first byte of
-    each string; None when a prefix is not a single ASCII character."""
+def _formula_hits(text: Any) -> Any:
+    """Which strings begin with one of :data:`FORMULA_PREFIXES` (nulls: False), read from the
+    first byte of each string."""
     import pyarrow as pa
 
-    if not all(len(p) == 1 and ord(p) < 128 for p in prefixes):
-        return None
     offsets, data = _string_buffers(text)
     starts, lengths = offsets[:-1], np.diff(offsets)
     first = data[np.where(lengths > 0, starts, 0)] if data.size else np.zeros(len(starts),
                                                                              np.uint8)
-    hit = (lengths > 0) & np.isin(first, np.frombuffer("".join(prefixes).encode(), np.uint8))
+    hit = (lengths > 0) & np.isin(first, _FORMULA_BYTES)
     if text.null_count:
         hit &= text.is_valid().to_numpy(zero_copy_only=False)
     return pa.array(hit, type=pa.bool_())
