@@ -11,6 +11,7 @@ import logging
 import os
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -181,6 +182,12 @@ class _Plan:
     def valid(self) -> str:
         """True for a usable line (never NULL: each NULL-able test has its IS NULL guard)."""
         return " AND ".join(f"({good})" for _, good in self.checks)
+
+    @property
+    def invalid(self) -> str:
+        """``NOT valid`` as a disjunction of the failed checks: the same rows, as ``valid`` is
+        never NULL, and DuckDB filters on it about 10 % faster than on the negated AND."""
+        return " OR ".join(f"NOT ({good})" for _, good in self.checks)
 
     @property
     def reason(self) -> str:
@@ -362,24 +369,29 @@ def _aggregate(con: duckdb.DuckDBPyConnection, plan: _Plan, cust_expr: str) -> N
     invoices into a plain count; then per customer, purchases and returns apart (returns are a
     few percent of the keys, so each side needs few aggregates) and joined. ``v`` sums
     ``|value|``: purchases are positive anyway, and a return counts ``-|value|``.
+
+    Values are added with ``fsum`` (compensated summation): DuckDB's threads combine partial
+    sums in whatever order they finish, and with plain ``sum`` the same log gave features that
+    differed in the last bit from one run to the next (3 variants in 5 runs of a 10M-line log);
+    ``fsum`` costs ~3 % of this step and gave the same bits every time.
     """
     cancel = (f"count(*) FILTER (WHERE {plan.key_is_cancel})" if plan.key_is_cancel else "0")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE __custseg_agg AS
         WITH per_key AS MATERIALIZED (
-            SELECT cust, k, is_ret, count(*) AS n, sum(abs(v)) AS v, min(ts) AS mn,
+            SELECT cust, k, is_ret, count(*) AS n, fsum(abs(v)) AS v, min(ts) AS mn,
                    max(ts) AS mx
             FROM (SELECT {cust_expr} AS cust, {plan.ts} AS ts, {plan.key} AS k,
                          {plan.value} AS v, {plan.is_return} AS is_ret
                   FROM {plan.relation} WHERE {plan.valid})
             GROUP BY cust, k, is_ret
         ), p AS (
-            SELECT cust, count(*) AS frequency, sum(n) AS n, sum(v) AS gross,
+            SELECT cust, count(*) AS frequency, sum(n) AS n, fsum(v) AS gross,
                    min(mn) AS first_ts, max(mx) AS last_ts
             FROM per_key WHERE NOT is_ret GROUP BY cust
         ), r AS (
             SELECT cust, sum(n) AS n, {cancel} AS cancellation_invoices,
-                   sum(v) AS returned, min(mn) AS mn, max(mx) AS mx
+                   fsum(v) AS returned, min(mn) AS mn, max(mx) AS mx
             FROM per_key WHERE is_ret GROUP BY cust
         )
         SELECT coalesce(p.cust, r.cust) AS cust,
@@ -409,9 +421,13 @@ def _add_customers_without_usable_lines(con: duckdb.DuckDBPyConnection, cust_exp
     con.execute(f"""
         INSERT INTO __custseg_agg (cust, n_lines, n_returns, frequency, cancellation_invoices,
                                    gross, returned)
-        SELECT DISTINCT {cust_expr}, 0, 0, 0, 0, 0.0, 0.0 FROM __custseg_rej
-        WHERE __custseg_reason NOT IN ('malformed_row', 'missing_customer_id', 'after_as_of')
-          AND {cust_expr} NOT IN (SELECT cust FROM __custseg_agg)
+        SELECT r.cust, 0, 0, 0, 0, 0.0, 0.0
+        FROM (SELECT DISTINCT {cust_expr} AS cust FROM __custseg_rej
+              WHERE __custseg_reason NOT IN ('malformed_row', 'missing_customer_id',
+                                             'after_as_of')) AS r
+        -- a LEFT JOIN hashes the few candidates, where NOT IN hashed every customer
+        LEFT JOIN __custseg_agg AS a ON a.cust = r.cust
+        WHERE a.cust IS NULL
     """)
 
 
@@ -457,7 +473,7 @@ def _fetch_features(con: duckdb.DuckDBPyConnection, ids: _Ids, id_name: str, as_
             f"SELECT coalesce(bool_and(regexp_full_match({ids.sql}, '0|[1-9][0-9]*')), false) "
             "FROM __custseg_agg").fetchall()[0][0]
         order_clause = "ORDER BY length(id), id" if plain_integers else "ORDER BY id"
-    cols = con.sql(f"""
+    table = con.sql(f"""
         SELECT {"" if ids.integral else "id, "}cust AS __custseg_key, recency_days, frequency,
                monetary, tenure_days, avg_order_value, mean_days_between_orders, return_rate,
                n_lines, n_returns, first_purchase, last_purchase
@@ -479,31 +495,55 @@ def _fetch_features(con: duckdb.DuckDBPyConnection, ids: _Ids, id_name: str, as_
                 CASE WHEN returned <= 0 THEN 0.0 WHEN gross <= 0 THEN 1.0
                      ELSE least(returned / gross, 1.0) END AS return_rate,
                 n_lines, n_returns,
-                CAST(first_ts AS DATE) AS first_purchase, CAST(last_ts AS DATE) AS last_purchase
+                -- midnight timestamps: Arrow gives them to numpy as datetime64[us], no copy
+                CAST(CAST(first_ts AS DATE) AS TIMESTAMP) AS first_purchase,
+                CAST(CAST(last_ts AS DATE) AS TIMESTAMP) AS last_purchase
             FROM __custseg_agg)
         {order_clause}
-    """).fetchnumpy()
-    for name, values in cols.items():
-        if isinstance(values, np.ma.MaskedArray):
-            fill = np.datetime64("NaT") if values.dtype.kind == "M" else np.nan
-            cols[name] = values.filled(fill) if values.mask.any() else values.data
-    key = np.asarray(cols.pop("__custseg_key"))
+    """).to_arrow_table(batch_size=1 << 30)  # one chunk: numpy views, no concatenation
+    # Arrow, then numpy: about twice as fast as fetchnumpy; NULL dates become NaT.
+    text_ids = table.column("id") if "id" in table.column_names else None
+    cols = {name: table.column(name).to_numpy() for name in table.column_names if name != "id"}
+    key = cols.pop("__custseg_key")
     if ids.numeric:
-        order = np.argsort(key)  # keys are unique: no need for a stable sort
+        order = _sort_order(key)
         key = key[order]
-        cols = {k: v[order] for k, v in cols.items()}
+        cols = _gather(cols, order)
+        if text_ids is not None:
+            text_ids = text_ids.take(pa.array(order))
     if ids.integral:
         # Arrow writes 1M integers as text several times faster than pandas' astype.
         id_values = pd.Series(pd.array(pc.cast(pa.array(key.astype(np.int64, copy=False)),
                                                pa.string()), dtype="str"))
     else:
-        id_values = pd.Series(cols.pop("id"), dtype="str")
+        id_values = pd.Series(pd.array(text_ids, dtype="str"))
     # copy=False: the columns stay the arrays DuckDB returned (no consolidation copy).
-    frame = pd.DataFrame({id_name: id_values} | {name: cols[name] for name in FEATURE_COLUMNS},
-                         copy=False)
-    for name in ("first_purchase", "last_purchase"):
-        frame[name] = frame[name].astype("datetime64[us]")
-    return frame
+    return pd.DataFrame({id_name: id_values} | {name: cols[name] for name in FEATURE_COLUMNS},
+                        copy=False)
+
+
+def _sort_order(key: np.ndarray) -> np.ndarray:
+    """The permutation that sorts the unique ``key``: for integers in a span of at most four
+    times their number (customer numbers usually are), by placing each at its offset, about
+    twice as fast as ``argsort``."""
+    n = len(key)
+    if key.dtype.kind == "i" and n:
+        lo, hi = int(key.min()), int(key.max())
+        if hi - lo < 4 * n:
+            slots = np.full(hi - lo + 1, -1, dtype=np.int64)
+            slots[key - lo] = np.arange(n)
+            return slots[slots >= 0]
+    return np.argsort(key)  # keys are unique: no need for a stable sort
+
+
+def _gather(cols: dict[str, np.ndarray], order: np.ndarray) -> dict[str, np.ndarray]:
+    """``{name: values[order]}``, the columns taken in two threads (numpy's ``take`` releases
+    the GIL; each random gather of a million values is memory-latency bound)."""
+    if len(order) < 100_000 or (os.cpu_count() or 1) < 2:
+        return {name: values[order] for name, values in cols.items()}
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="custseg-rfm") as pool:
+        taken = pool.map(lambda values: np.take(values, order), cols.values())
+        return dict(zip(cols, taken, strict=True))
 
 
 def rfm(
@@ -717,7 +757,7 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
         SELECT {file_col}{LINE} AS __custseg_line, {plan.reason} AS __custseg_reason,
                {plan.cust} AS __custseg_cust, {plan.value} AS __custseg_value,
                {plan.ts} AS __custseg_ts, {originals}
-        FROM {plan.relation} WHERE {"false" if nothing_excluded else f"NOT ({plan.valid})"}
+        FROM {plan.relation} WHERE {"false" if nothing_excluded else plan.invalid}
     """)
     if src.malformed:
         # Records that do not split into the header's fields: no value can be trusted.
@@ -738,8 +778,8 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
 
     totals = con.execute("""
         SELECT count(*), coalesce(sum(n_lines), 0), coalesce(sum(n_returns), 0),
-               coalesce(sum(cancellation_invoices), 0), coalesce(sum(gross), 0.0),
-               coalesce(sum(returned), 0.0), min(min_ts), max(max_ts)
+               coalesce(sum(cancellation_invoices), 0), coalesce(fsum(gross), 0.0),
+               coalesce(fsum(returned), 0.0), min(min_ts), max(max_ts)
         FROM __custseg_agg""").fetchall()[0]
     n_customers, lines_used, returns_lines, cancel_inv, gross, returned, first_ts, last_ts = totals
     idle = con.execute("SELECT count(*) FROM __custseg_agg WHERE n_lines = 0").fetchall()[0][0]
@@ -748,9 +788,9 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
     excluded_value = 0.0
     rej_max_ts = None
     for reason, n, value, max_ts in con.execute(
-            "SELECT __custseg_reason, count(*), coalesce(sum(__custseg_value) FILTER "
+            "SELECT __custseg_reason, count(*), coalesce(fsum(__custseg_value) FILTER "
             "(WHERE isfinite(__custseg_value)), 0.0), "
-            "max(__custseg_ts) FROM __custseg_rej GROUP BY 1").fetchall():
+            "max(__custseg_ts) FROM __custseg_rej GROUP BY 1 ORDER BY 1").fetchall():
         by_reason[reason] = int(n)
         excluded_value += float(value)
         if max_ts is not None and (rej_max_ts is None or max_ts > rej_max_ts):
@@ -826,9 +866,35 @@ def _fetch_rejects(con: duckdb.DuckDBPyConnection, src: Source) -> pd.DataFrame:
             renames.append(f"{old} AS {quote_ident(alias)}")
     originals = ", ".join(quote_ident(c) for c in src.columns)
     order = "__custseg_file, __custseg_line" if src.multi_file else "__custseg_line"
-    return con.execute(
-        f"SELECT {', '.join(renames)}, {originals} FROM __custseg_rej ORDER BY {order}"
-    ).df()
+    rel = con.sql(f"SELECT {', '.join(renames)}, {originals} FROM __custseg_rej ORDER BY {order}")
+    if not all(str(t) in _ARROW_TYPES for t in rel.types):
+        return rel.df()
+    # Through Arrow for the usual types, with the dtypes DuckDB's df() gives: three times as
+    # fast for text columns.
+    table = rel.to_arrow_table()
+    return pd.DataFrame({name: _pandas_column(table.column(name))
+                         for name in table.column_names}, copy=False)
+
+
+#: DuckDB types whose Arrow form converts to pandas as DuckDB's ``df()`` does, given
+#: :func:`_pandas_column`.
+_ARROW_TYPES = frozenset({"VARCHAR", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "DOUBLE",
+                          "FLOAT", "BOOLEAN", "TIMESTAMP"})
+
+
+def _pandas_column(values: pa.ChunkedArray) -> Any:
+    """A column as DuckDB's ``df()`` gives it: text as ``str``, integers and booleans with a
+    NULL as nullable ``Int*``/``boolean`` arrays, NULL floats as NaN."""
+    if values.null_count and (pa.types.is_integer(values.type)
+                              or pa.types.is_boolean(values.type)):
+        data = values.fill_null(False if pa.types.is_boolean(values.type) else 0).to_numpy()
+        mask = values.is_null().to_numpy()
+        if pa.types.is_boolean(values.type):
+            return pd.arrays.BooleanArray(data, mask)
+        return pd.arrays.IntegerArray(data, mask)
+    if pa.types.is_string(values.type):
+        return pd.array(values, dtype="str")
+    return values.to_numpy()
 
 
 def _raise_nothing_usable(con: duckdb.DuckDBPyConnection, src: Source, lines_read: int,
