@@ -139,6 +139,17 @@ def test_carriage_returns_inside_text_stay_inside_their_row(tmp_path):
     assert result.frame["n"].tolist() == ["1", "2"]
 
 
+@pytest.mark.parametrize("rows", [2, 20_000])
+def test_carriage_returns_are_quoted_with_the_same_line_ends_at_any_size(tmp_path, rows):
+    path = tmp_path / "s.csv"
+    note = (["a\rb", "plain"] * rows)[:rows]
+    write_csv(pd.DataFrame({"note": note, "n": range(rows)}), path, guard=False)
+    data = path.read_bytes()
+    assert data.startswith(b'note,n\n"a\rb",0\nplain,1\n')
+    assert data.count(b"\r") == (rows + 1) // 2  # only inside the quoted fields
+    assert read_table(path).frame["note"].tolist() == note
+
+
 def test_guard_covers_column_names_categoricals_and_mixed_objects(tmp_path):
     frame = pd.DataFrame({
         "=cmd": ["a", "b"],

@@ -177,8 +177,10 @@ def _flat(frame: pd.DataFrame) -> pd.DataFrame:
 def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str], *, guard: bool = True) -> None:
     """Write ``frame`` as UTF-8 CSV, atomically, safe to open in a spreadsheet.
 
-    Lines end with ``\n`` (``\r\n`` when some text holds a carriage return, so that it is
-    quoted on every Python version).
+    Lines end with ``\n``; a field holding a comma, a quote, ``\n`` or ``\r`` is quoted.
+    (Only for a column type left to pandas' writer — mixed objects, categories, dates with a
+    time zone — in a table where some text holds ``\r``, lines end with ``\r\n``: the csv
+    module of Python < 3.12 quotes ``\r`` only when it is part of the line end.)
 
     Parameters
     ----------
@@ -206,7 +208,10 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str], *, guard: bool 
             f"write_csv expects a pandas DataFrame. Got {type(frame).__name__} instead."
         )
     frame = _flat(frame)
-    body = _arrow_csv_body(frame, guard) if len(frame) >= _ARROW_MIN_ROWS else None
+    # Small tables too take the Arrow path when some text holds "\r": it quotes the field and
+    # keeps "\n" line ends, as it does for large tables, where pandas' would switch to "\r\n".
+    arrow = len(frame) >= _ARROW_MIN_ROWS or _has_carriage_return(frame)
+    body = _arrow_csv_body(frame, guard) if arrow else None
     if body is not None:
         header = ",".join(_csv_field(_guard_text(str(c)) if guard else str(c))
                           for c in frame.columns)
