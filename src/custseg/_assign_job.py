@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ._exceptions import InvalidParameterError, SchemaError
-from ._pipeline import account_rows, nested_as_text
+from ._pipeline import account_rows, kept_rows, nested_as_text
 from .model import load_model
 
 
@@ -45,7 +45,7 @@ def run_assign(model_path: str | Path, source: str | Path, out_file: str | Path,
     if len(read.rejects):
         rejects = pd.concat([read.rejects.rename(columns={"raw": "raw_line"}), rejects],
                             ignore_index=True)
-    kept = frame[keep].reset_index(drop=True)
+    kept = kept_rows(frame, keep)
     assigned = model.assign(kept, numeric=M[keep])
     if id_col is None:
         assigned.insert(0, "line", np.asarray(read.line_numbers)[keep])

@@ -205,6 +205,15 @@ def account_rows(frame: pd.DataFrame, line_numbers: np.ndarray, features: list[s
     return keep, rejects.reset_index(drop=True), imputed
 
 
+def kept_rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """``frame[keep].reset_index(drop=True)``; the frame itself when every row is kept (the usual
+    case): no copy of the table, and the numbers parsed from its text columns, which
+    :func:`custseg.prep.parse_numeric` caches per Arrow array, are not parsed again."""
+    if keep.all() and frame.index.equals(pd.RangeIndex(len(frame))):
+        return frame
+    return frame[keep].reset_index(drop=True)
+
+
 def _as_inferred(column: pd.Series) -> Any:
     """``column.to_numpy()``, as the column a DataFrame built from it would hold: a column of
     the text dtype pandas infers (``str``, Arrow-backed) is passed on as it is, instead of
@@ -506,7 +515,7 @@ def _run_segment(source: str | Path, out: str | Path, options: SegmentOptions | 
     if len(read.rejects):
         rejects = pd.concat([read.rejects.rename(columns={"raw": "raw_line"}), rejects],
                             ignore_index=True)
-    kept = frame[keep].reset_index(drop=True)
+    kept = kept_rows(frame, keep)
     kept_lines = np.asarray(read.line_numbers)[keep]
     timings["check"] = time.perf_counter() - t
     if len(kept) < 2:

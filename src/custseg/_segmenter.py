@@ -387,8 +387,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         centers = out.get("centers", np.asarray(est.cluster_centers_, dtype=np.float64))
         mask = labels >= 0
         if mask.all():  # (kept: _set_fitted takes each customer's distance from it)
-            out["sq_diff"] = (np.ascontiguousarray(X) - centers[labels]) ** 2
-            inertia = float(out["sq_diff"].sum())
+            out["sq_dist"] = _squared_distances(X, centers, labels)
+            inertia = float(out["sq_dist"].sum())
         else:
             inertia = float(((X[mask] - centers[labels[mask]]) ** 2).sum())
         out.update(labels=labels, centers=centers, inertia=inertia, X=X,
@@ -413,11 +413,10 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         descriptions = segment_descriptions(profiles, features, distinct)
         real = profiles["segment"].to_numpy() >= 0
         centroids_orig = pre.inverse_transform_matrix(centers[:, :len(features)])
-        sq_diff = fitted.get("sq_diff")  # (X - centers[labels]) ** 2 when no row is noise
-        if sq_diff is None:
-            safe = np.maximum(labels, 0)
-            sq_diff = (X - centers[safe]) ** 2
-        dist = np.sqrt(sq_diff.sum(axis=1))
+        sq_dist = fitted.get("sq_dist")  # computed by _cluster when no row is noise
+        if sq_dist is None:
+            sq_dist = _squared_distances(X, centers, np.maximum(labels, 0))
+        dist = np.sqrt(sq_dist)
         groups = _row_groups(labels)
         segments = []
         for s, row in profiles[real].reset_index(drop=True).iterrows():
@@ -570,6 +569,18 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             s["name"] = merged[int(s["id"])]
         self.profiles_["segment_name"] = self.profiles_["segment"].map(merged)
         return self
+
+
+def _squared_distances(X: np.ndarray, centers: np.ndarray, labels: np.ndarray,
+                       rows: int = 65_536) -> np.ndarray:
+    """``((X - centers[labels]) ** 2).sum(axis=1)``, a block of rows at a time: the same
+    values, without two temporary copies of ``X``."""
+    out = np.empty(len(X))
+    for i in range(0, len(X), rows):
+        diff = X[i:i + rows] - centers[labels[i:i + rows]]
+        np.square(diff, out=diff)
+        out[i:i + rows] = diff.sum(axis=1)
+    return out
 
 
 def _row_groups(labels: np.ndarray) -> dict[int, np.ndarray]:

@@ -211,13 +211,14 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str], *, guard: bool 
     # Small tables too take the Arrow path when some text holds "\r": it quotes the field and
     # keeps "\n" line ends, as it does for large tables, where pandas' would switch to "\r\n".
     arrow = len(frame) >= _ARROW_MIN_ROWS or _has_carriage_return(frame)
-    body = _arrow_csv_body(frame, guard) if arrow else None
-    if body is not None:
+    chunks = _arrow_csv_lines(frame, guard) if arrow else None
+    if chunks is not None:
         header = ",".join(_csv_field(_guard_text(str(c)) if guard else str(c))
                           for c in frame.columns)
         with atomic_write(path, "wb") as f:
             f.write((header + "\n").encode("utf-8"))
-            f.write(body)
+            for chunk in chunks:  # straight from Arrow's buffers: no copy of the text
+                f.write(_text_bytes(chunk))
         return
     if guard:
         frame = guard_formulas(frame)
@@ -408,9 +409,10 @@ def _float_text(v: np.ndarray) -> Any:
     return pc.fill_null(text, "")
 
 
-def _arrow_csv_body(frame: pd.DataFrame, guard: bool) -> bytes | None:
-    """The rows of ``frame`` as CSV bytes (``\n`` line ends), built column-wise with Arrow
-    compute; None when a column needs pandas' own formatting."""
+def _arrow_csv_lines(frame: pd.DataFrame, guard: bool) -> list[Any] | None:
+    """The rows of ``frame`` as CSV text, one Arrow string per row ending in ``\n`` (in
+    chunks), built column-wise with Arrow compute; None when a column needs pandas' own
+    formatting."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -424,11 +426,26 @@ def _arrow_csv_body(frame: pd.DataFrame, guard: bool) -> bytes | None:
         cols.append(col)
     cols[-1] = pc.binary_join_element_wise(cols[-1], "", "\n")  # the last field + "\n"
     lines = pc.binary_join_element_wise(*cols, ",") if len(cols) > 1 else cols[0]
-    lines = lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines
-    lines = pc.cast(lines, pa.large_string())
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset:lines.offset
-                                                                  + len(lines) + 1]
-    return bytes(memoryview(lines.buffers()[2])[offsets[0]:offsets[-1]])
+    return lines.chunks if isinstance(lines, pa.ChunkedArray) else [lines]
+
+
+def _text_bytes(chunk: Any) -> memoryview:
+    """The bytes of an Arrow string array, as a view of its data buffer (no copy)."""
+    import pyarrow as pa
+
+    if len(chunk) == 0 or chunk.buffers()[2] is None:
+        return memoryview(b"")
+    wide = pa.types.is_large_string(chunk.type) or pa.types.is_large_binary(chunk.type)
+    offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64 if wide else np.int32)
+    start, end = int(offsets[chunk.offset]), int(offsets[chunk.offset + len(chunk)])
+    return memoryview(chunk.buffers()[2]).cast("B")[start:end]
+
+
+def _arrow_csv_body(frame: pd.DataFrame, guard: bool) -> bytes | None:
+    """The rows of ``frame`` as CSV bytes (``\n`` line ends); None when a column needs
+    pandas' own formatting. (:func:`write_csv` writes the chunks without joining them.)"""
+    chunks = _arrow_csv_lines(frame, guard)
+    return None if chunks is None else b"".join(_text_bytes(c) for c in chunks)
 
 
 def _has_carriage_return(frame: pd.DataFrame) -> bool:
