@@ -320,8 +320,9 @@ def _silhouette_metrics(Z: np.ndarray, labels: np.ndarray, seed: int | None,
     if len(np.unique(lm[idx])) >= 2:
         from sklearn import config_context
 
-        # distances in 64 MB blocks: sklearn's default (1 GB) was the run's peak memory
-        with config_context(working_memory=64):
+        # distances in 16 MB blocks: sklearn's default (1 GB) was the run's peak memory, and
+        # 64 MB blocks still added ~50 MB to the peak of a million customers, at no gain in speed
+        with config_context(working_memory=16):
             out["silhouette"] = float(silhouette_score(Zm[idx], lm[idx]))
     out["silhouette_sample_size"] = int(len(idx))
     return out

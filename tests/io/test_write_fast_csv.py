@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -96,3 +99,50 @@ def test_whole_numbers_among_missing_values_in_an_object_column():
     assert body == _pandas_body(frame) == b",'-a\n12,b\n-3,c\n,d\n7,e\n"
     mixed = pd.DataFrame({"id": pd.Series([1, "=x", 2.5], dtype=object), "x": [1, 2, 3]})
     assert _arrow_csv_body(mixed, guard=True) is None  # (text and floats: left to pandas)
+
+
+_WHEN = st.sampled_from(["2024-01-01", "2024-01-02 08:30:00", None, "2023-12-31",
+                         "2024-02-29 23:59:59"])
+
+
+@pytest.mark.fuzz
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_blocks_of_rows_write_the_bytes_of_the_whole_table(data):
+    """write_csv formats large tables a block of rows at a time (here 3 rows, from 1 row): the
+    file is still the one pandas writes for the whole table, including a date column whose
+    first block holds only midnights (pandas then still writes every time)."""
+    from unittest import mock
+
+    from custseg.io import _write
+
+    n = data.draw(st.integers(1, 12))
+    frame = pd.DataFrame({
+        "id": pd.Series(data.draw(st.lists(_TEXT, min_size=n, max_size=n)), dtype="string"),
+        "segment": data.draw(st.lists(st.integers(-1, 10**12), min_size=n, max_size=n)),
+        "distance": data.draw(st.lists(_FLOAT, min_size=n, max_size=n)),
+        "count": pd.array(data.draw(st.lists(st.one_of(st.none(), st.integers(0, 99)),
+                                             min_size=n, max_size=n)), dtype="Int64"),
+        "when": pd.to_datetime(pd.Series(data.draw(st.lists(_WHEN, min_size=n, max_size=n)),
+                                         dtype=object), format="mixed").astype("datetime64[s]"),
+    })
+    if any("\r" in v for v in frame["id"].dropna()):
+        return  # (pandas' writer switches to \r\n then: tests/io/test_write.py)
+    with tempfile.TemporaryDirectory() as tmp, \
+            mock.patch.object(_write, "_CSV_BLOCK_ROWS", 3), \
+            mock.patch.object(_write, "_ARROW_MIN_ROWS", 1):
+        path = Path(tmp) / "s.csv"
+        write_csv(frame, path)
+        assert path.read_bytes() == b"id,segment,distance,count,when\n" + _pandas_body(frame)
+
+
+def test_a_block_of_midnights_takes_its_columns_format(tmp_path, monkeypatch):
+    from custseg.io import _write
+
+    monkeypatch.setattr(_write, "_CSV_BLOCK_ROWS", 2)
+    monkeypatch.setattr(_write, "_ARROW_MIN_ROWS", 1)
+    frame = pd.DataFrame({"d": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03 08:00"],
+                                              format="mixed"), "n": [1, 2, 3]})
+    write_csv(frame, tmp_path / "s.csv")
+    assert (tmp_path / "s.csv").read_text() == (
+        "d,n\n2024-01-01 00:00:00,1\n2024-01-02 00:00:00,2\n2024-01-03 08:00:00,3\n")

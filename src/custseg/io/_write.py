@@ -211,14 +211,7 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str], *, guard: bool 
     # Small tables too take the Arrow path when some text holds "\r": it quotes the field and
     # keeps "\n" line ends, as it does for large tables, where pandas' would switch to "\r\n".
     arrow = len(frame) >= _ARROW_MIN_ROWS or _has_carriage_return(frame)
-    chunks = _arrow_csv_lines(frame, guard) if arrow else None
-    if chunks is not None:
-        header = ",".join(_csv_field(_guard_text(str(c)) if guard else str(c))
-                          for c in frame.columns)
-        with atomic_write(path, "wb") as f:
-            f.write((header + "\n").encode("utf-8"))
-            for chunk in chunks:  # straight from Arrow's buffers: no copy of the text
-                f.write(_text_bytes(chunk))
+    if arrow and _write_arrow_csv(frame, path, guard):
         return
     if guard:
         frame = guard_formulas(frame)
@@ -232,6 +225,8 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str], *, guard: bool 
 # Frames from this many rows are written by the Arrow path (pandas' writer formats each cell in
 # Python: 6 s for a million segmented customers, against 0.5 s).
 _ARROW_MIN_ROWS = 10_000
+# Rows the Arrow path formats at a time: its text buffers stay ~30 MB whatever the table's size.
+_CSV_BLOCK_ROWS = 1 << 18
 # A field holding one of these is quoted (the csv module's minimal quoting).
 _QUOTE_CHARS = ',"\n\r'
 _NEEDS_QUOTES = "[" + _QUOTE_CHARS + "]"  # (literal characters in a class)
@@ -247,10 +242,11 @@ def _csv_field(text: str) -> str:
     return text
 
 
-def _arrow_text_column(s: pd.Series, guard: bool) -> Any:
+def _arrow_text_column(s: pd.Series, guard: bool, date_only: bool | None = None) -> Any:
     """The CSV text of one column as an Arrow string array (nulls as empty fields), or None
     for a column type this path does not format like pandas (categories, mixed objects, dates
-    with sub-second parts or a time zone)."""
+    with sub-second parts or a time zone). ``date_only``: for dates, whether the *whole*
+    column is midnights (see :func:`_datetime_text`), when ``s`` is a block of it."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -264,7 +260,7 @@ def _arrow_text_column(s: pd.Series, guard: bool) -> Any:
         return pc.fill_null(pc.cast(pa.array(s.to_numpy(dtype=object, na_value=None)
                                              if s.hasnans else s.to_numpy()), pa.string()), "")
     if isinstance(s.dtype, np.dtype) and s.dtype.kind == "M":
-        return _datetime_text(s.to_numpy())
+        return _datetime_text(s.to_numpy(), date_only)
     if isinstance(s.dtype, pd.StringDtype):
         text = pa.array(s.astype("string[pyarrow]").array)
     elif s.dtype == object:
@@ -347,10 +343,11 @@ def _contains_any_byte(text: Any, chars: bytes) -> bool:
     return any(bytes([c]) in body for c in chars)  # (memchr, faster than numpy here)
 
 
-def _datetime_text(v: np.ndarray) -> Any:
+def _datetime_text(v: np.ndarray, date_only: bool | None = None) -> Any:
     """Naive datetimes as pandas writes them: ``2010-12-01`` when every value is a midnight,
     else ``2010-12-01 08:00:00``; NaT as null. None (left to pandas) for values with a
-    fraction of a second or outside the years 1000–9999, where the formats take more care."""
+    fraction of a second or outside the years 1000–9999, where the formats take more care.
+    ``date_only`` overrides "every value is a midnight" (a block takes its column's answer)."""
     import pyarrow as pa
 
     nat = np.isnat(v)
@@ -364,7 +361,9 @@ def _datetime_text(v: np.ndarray) -> Any:
     years = days[ok].astype("datetime64[Y]").astype(np.int64) + 1970
     if years.min() < 1000 or years.max() > 9999:
         return None
-    if (days[ok] == v[ok]).all():
+    if date_only is None:
+        date_only = bool((days[ok] == v[ok]).all())
+    if date_only:
         text = np.datetime_as_string(days, unit="D")
     else:
         text = np.char.replace(np.datetime_as_string(seconds, unit="s"), "T", " ")
@@ -409,18 +408,61 @@ def _float_text(v: np.ndarray) -> Any:
     return pc.fill_null(text, "")
 
 
-def _arrow_csv_lines(frame: pd.DataFrame, guard: bool) -> list[Any] | None:
+def _midnights(frame: pd.DataFrame) -> dict[int, bool]:
+    """For each naive datetime column (by position): whether all its values are midnights."""
+    out = {}
+    for i in range(frame.shape[1]):
+        s = frame.iloc[:, i]
+        if isinstance(s.dtype, np.dtype) and s.dtype.kind == "M":
+            v = s.to_numpy()
+            v = v[~np.isnat(v)]
+            out[i] = bool((v.astype("datetime64[D]") == v).all())
+    return out
+
+
+def _write_arrow_csv(frame: pd.DataFrame, path: str | os.PathLike[str], guard: bool) -> bool:
+    """Write ``frame`` through the Arrow path, a block of :data:`_CSV_BLOCK_ROWS` rows at a
+    time, atomically; False, with nothing written, when a column needs pandas' writer."""
+    if frame.shape[1] == 0:
+        return False
+    header = ",".join(_csv_field(_guard_text(str(c)) if guard else str(c))
+                      for c in frame.columns)
+    date_only = _midnights(frame)
+    try:
+        with atomic_write(path, "wb") as f:
+            f.write((header + "\n").encode("utf-8"))
+            for start in range(0, len(frame), _CSV_BLOCK_ROWS):
+                block = frame.iloc[start:start + _CSV_BLOCK_ROWS]
+                chunks = _arrow_csv_lines(block, guard, date_only)
+                if chunks is None:
+                    raise _LeftToPandas
+                for chunk in chunks:  # straight from Arrow's buffers: no copy of the text
+                    f.write(_text_bytes(chunk))
+    except _LeftToPandas:  # (atomic_write removed its temporary file)
+        return False
+    return True
+
+
+class _LeftToPandas(Exception):
+    """A block holds a column that the Arrow path leaves to pandas' writer."""
+
+
+def _arrow_csv_lines(frame: pd.DataFrame, guard: bool,
+                     date_only: dict[int, bool] | None = None) -> list[Any] | None:
     """The rows of ``frame`` as CSV text, one Arrow string per row ending in ``\n`` (in
     chunks), built column-wise with Arrow compute; None when a column needs pandas' own
-    formatting."""
+    formatting. ``date_only``: :func:`_midnights` of the whole table when ``frame`` is a
+    block of it."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if frame.shape[1] == 0:
         return None
+    if date_only is None:
+        date_only = _midnights(frame)
     cols = []
     for i in range(frame.shape[1]):
-        col = _arrow_text_column(frame.iloc[:, i], guard)
+        col = _arrow_text_column(frame.iloc[:, i], guard, date_only.get(i))
         if col is None:
             return None
         cols.append(col)
