@@ -385,13 +385,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             raise InvalidParameterError(f"unknown algorithm {name!r}")
         labels = out.get("labels", np.asarray(est.labels_, dtype=np.int64))
         centers = out.get("centers", np.asarray(est.cluster_centers_, dtype=np.float64))
-        mask = labels >= 0
-        if mask.all():  # (kept: _set_fitted takes each customer's distance from it)
-            out["sq_dist"] = _squared_distances(X, centers, labels)
-            inertia = float(out["sq_dist"].sum())
-        else:
-            inertia = float(((X[mask] - centers[labels[mask]]) ** 2).sum())
-        out.update(labels=labels, centers=centers, inertia=inertia, X=X,
+        out.update(labels=labels, centers=centers, X=X,
                    n_iter=int(getattr(est, "n_iter_", 0) or 0),
                    algo={"name": name, "params": {**params, "random_state": seed}})
         return out
@@ -413,9 +407,10 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         descriptions = segment_descriptions(profiles, features, distinct)
         real = profiles["segment"].to_numpy() >= 0
         centroids_orig = pre.inverse_transform_matrix(centers[:, :len(features)])
-        sq_dist = fitted.get("sq_dist")  # computed by _cluster when no row is noise
-        if sq_dist is None:
-            sq_dist = _squared_distances(X, centers, np.maximum(labels, 0))
+        # every row's squared distance to its centre (noise rows: to segment 0's, as shown in
+        # segments.csv); the inertia is their sum over the clustered rows
+        sq_dist = _squared_distances(X, centers, np.maximum(labels, 0))
+        inertia = float(sq_dist[labels >= 0].sum())
         dist = np.sqrt(sq_dist)
         groups = _row_groups(labels)
         segments = []
@@ -432,7 +427,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                             if c not in ("segment", "segment_name", "size", "share")},
             })
         noise = int((labels < 0).sum())
-        metrics: dict[str, Any] = {"inertia": fitted["inertia"]}
+        metrics: dict[str, Any] = {"inertia": inertia}
         if noise:
             metrics["noise"] = noise
         self.model_ = SegmentModel(id_column=plan.id_column, preprocessor=pre,
@@ -441,7 +436,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         self.labels_ = labels
         self.n_clusters_ = int(centers.shape[0])
         self.cluster_centers_ = centers
-        self.inertia_ = fitted["inertia"]
+        self.inertia_ = inertia
         self.n_iter_ = fitted["n_iter"]
         self.probabilities_ = fitted["probabilities"]
         self.n_noise_ = noise

@@ -210,14 +210,16 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str], *, guard: bool 
     frame = _flat(frame)
     # Small tables too take the Arrow path when some text holds "\r": it quotes the field and
     # keeps "\n" line ends, as it does for large tables, where pandas' would switch to "\r\n".
-    arrow = len(frame) >= _ARROW_MIN_ROWS or _has_carriage_return(frame)
-    if arrow and _write_arrow_csv(frame, path, guard):
+    carriage_return = None if len(frame) >= _ARROW_MIN_ROWS else _has_carriage_return(frame)
+    if carriage_return is not False and _write_arrow_csv(frame, path, guard):
         return
+    if carriage_return is None:
+        carriage_return = _has_carriage_return(frame)
     if guard:
-        frame = guard_formulas(frame)
+        frame = guard_formulas(frame)  # (it only prepends "'": no "\r" comes or goes)
     # Python < 3.12's csv writer quotes a field holding "\r" only when "\r" is part of the line
     # terminator; unquoted, it would split the row for every reader.
-    eol = "\r\n" if _has_carriage_return(frame) else "\n"
+    eol = "\r\n" if carriage_return else "\n"
     with atomic_write(path, "w") as f:
         frame.to_csv(f, index=False, lineterminator=eol)
 
@@ -242,11 +244,11 @@ def _csv_field(text: str) -> str:
     return text
 
 
-def _arrow_text_column(s: pd.Series, guard: bool, date_only: bool | None = None) -> Any:
+def _arrow_text_column(s: pd.Series, guard: bool, date_only: bool = False) -> Any:
     """The CSV text of one column as an Arrow string array (nulls as empty fields), or None
     for a column type this path does not format like pandas (categories, mixed objects, dates
     with sub-second parts or a time zone). ``date_only``: for dates, whether the *whole*
-    column is midnights (see :func:`_datetime_text`), when ``s`` is a block of it."""
+    column is midnights (:func:`_midnights`; ``s`` may be a block of it)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -312,9 +314,14 @@ def _object_number_text(s: pd.Series, guard: bool) -> Any:
 
 
 def _string_buffers(text: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Offsets (``len(text) + 1``) and bytes of an Arrow string array, as numpy views."""
+    """Offsets (``len(text) + 1``) and bytes of an Arrow (large) string array, as numpy
+    views."""
+    import pyarrow as pa
+
     bufs = text.buffers()
-    offsets = np.frombuffer(bufs[1], dtype=np.int32)[text.offset:text.offset + len(text) + 1]
+    wide = pa.types.is_large_string(text.type) or pa.types.is_large_binary(text.type)
+    offsets = np.frombuffer(bufs[1], dtype=np.int64 if wide else np.int32)[
+        text.offset:text.offset + len(text) + 1]
     data = (np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None
             else np.zeros(0, dtype=np.uint8))
     return offsets, data
@@ -343,11 +350,11 @@ def _contains_any_byte(text: Any, chars: bytes) -> bool:
     return any(bytes([c]) in body for c in chars)  # (memchr, faster than numpy here)
 
 
-def _datetime_text(v: np.ndarray, date_only: bool | None = None) -> Any:
-    """Naive datetimes as pandas writes them: ``2010-12-01`` when every value is a midnight,
+def _datetime_text(v: np.ndarray, date_only: bool) -> Any:
+    """Naive datetimes as pandas writes them: ``2010-12-01`` when every value of the column is
+    a midnight (``date_only``, from :func:`_midnights`: ``v`` may be a block of the column),
     else ``2010-12-01 08:00:00``; NaT as null. None (left to pandas) for values with a
-    fraction of a second or outside the years 1000–9999, where the formats take more care.
-    ``date_only`` overrides "every value is a midnight" (a block takes its column's answer)."""
+    fraction of a second or outside the years 1000–9999, where the formats take more care."""
     import pyarrow as pa
 
     nat = np.isnat(v)
@@ -361,8 +368,6 @@ def _datetime_text(v: np.ndarray, date_only: bool | None = None) -> Any:
     years = days[ok].astype("datetime64[Y]").astype(np.int64) + 1970
     if years.min() < 1000 or years.max() > 9999:
         return None
-    if date_only is None:
-        date_only = bool((days[ok] == v[ok]).all())
     if date_only:
         text = np.datetime_as_string(days, unit="D")
     else:
@@ -462,7 +467,7 @@ def _arrow_csv_lines(frame: pd.DataFrame, guard: bool,
         date_only = _midnights(frame)
     cols = []
     for i in range(frame.shape[1]):
-        col = _arrow_text_column(frame.iloc[:, i], guard, date_only.get(i))
+        col = _arrow_text_column(frame.iloc[:, i], guard, date_only.get(i, False))
         if col is None:
             return None
         cols.append(col)
@@ -473,14 +478,8 @@ def _arrow_csv_lines(frame: pd.DataFrame, guard: bool,
 
 def _text_bytes(chunk: Any) -> memoryview:
     """The bytes of an Arrow string array, as a view of its data buffer (no copy)."""
-    import pyarrow as pa
-
-    if len(chunk) == 0 or chunk.buffers()[2] is None:
-        return memoryview(b"")
-    wide = pa.types.is_large_string(chunk.type) or pa.types.is_large_binary(chunk.type)
-    offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64 if wide else np.int32)
-    start, end = int(offsets[chunk.offset]), int(offsets[chunk.offset + len(chunk)])
-    return memoryview(chunk.buffers()[2]).cast("B")[start:end]
+    offsets, data = _string_buffers(chunk)
+    return memoryview(data[offsets[0]:offsets[-1]])
 
 
 def _arrow_csv_body(frame: pd.DataFrame, guard: bool) -> bytes | None:
