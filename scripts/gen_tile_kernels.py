@@ -9,7 +9,7 @@ Why generated: a kernel keeps one accumulator per centre of a group, and one wei
 and feature, in named local variables. That is what lets LLVM's loop vectoriser keep them in
 SIMD registers over the rows of a tile (numba cannot unroll a loop over the centres itself, and
 a per-centre array in memory costs a store and a load per row, which is what the generic kernel
-``_lloyd._tile_nearest`` pays). Writing the four shapes by hand would be ~250 lines of
+``_lloyd._tile_nearest`` pays). Writing the three shapes by hand would be ~250 lines of
 near-identical code; the test ``tests/cluster/test_tiles.py`` checks that the module is the
 output of this script.
 """
@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 TARGET = Path(__file__).resolve().parents[1] / "src" / "custseg" / "cluster" / "_tiles.py"
-SHAPES = ((4, 4), (8, 4), (4, 8), (8, 8))  # (centres per group G, features H)
+SHAPES = ((4, 4), (4, 8), (8, 8))  # (centres per group G, features H)
 
 HEADER = '''"""Register-blocked nearest-centre kernels for small feature counts (GENERATED: do not edit).
 

@@ -55,7 +55,7 @@ import numpy as np
 from numba import get_num_threads, njit, prange, set_num_threads
 
 from .._exceptions import InvalidParameterError
-from ._tiles import _tile_g4h4, _tile_g4h8, _tile_g8h4, _tile_g8h8
+from ._tiles import _tile_g4h4, _tile_g4h8, _tile_g8h8
 
 __all__ = ["kmeans_fit", "kmeans_plusplus", "lloyd", "select_algorithm"]
 
@@ -67,7 +67,7 @@ _REFRESH = 32  # recompute the centre sums from scratch at least this often (ite
 _FULL, _DELTA, _FINAL = 0, 1, 2  # modes of the Lloyd pass
 #: The register-blocked kernels of ``._tiles``: (code passed to ``_lloyd_pass``, centres per
 #: group, features), in the order a tie in padded size is broken (more centres per group first).
-_TILE_KERNELS = ((4, 8, 8), (3, 4, 8), (2, 8, 4), (1, 4, 4))
+_TILE_KERNELS = ((3, 8, 8), (2, 4, 8), (1, 4, 4))
 _TILE_WASTE = 4.0 / 3.0  # largest padded / real work for which a register kernel pays
 
 
@@ -349,10 +349,8 @@ def _lloyd_pass(X, P, mu, W, cst, margin, C, sw, labels, psum, pcnt, pch, pin, p
             if tiles == 1:
                 _tile_g4h4(xt, m, W, cst, best, second, lab)
             elif tiles == 2:
-                _tile_g8h4(xt, m, W, cst, best, second, lab)
-            elif tiles == 3:
                 _tile_g4h8(xt, m, W, cst, best, second, lab)
-            elif tiles == 4:
+            elif tiles == 3:
                 _tile_g8h8(xt, m, W, cst, best, second, lab)
             else:
                 _tile_nearest(xt, m, W, cst, acc, best, second, lab)
@@ -526,6 +524,47 @@ def _first_center(w, wsum, n, u):  # pragma: no cover - numba
     return n - 1
 
 
+@njit(cache=True)
+def _pp_tile(xt, m, closest, has_pending, pending, cands, lane, ws, acc,
+             cl):  # pragma: no cover - numba
+    """The work of :func:`_pp_pass` on one transposed tile (``closest``/``ws``: its rows)."""
+    d = xt.shape[0]
+    weighted = ws.shape[0] > 0
+    for t in range(m):
+        cl[t] = closest[t]
+    if has_pending:
+        for t in range(m):
+            acc[t] = 0.0
+        for f in range(d):
+            c = pending[f]
+            x0 = xt[f]
+            for t in range(m):
+                u = x0[t] - c
+                acc[t] = acc[t] + u * u
+        for t in range(m):
+            a = acc[t]
+            cl[t] = a if a < cl[t] else cl[t]
+            closest[t] = cl[t]
+    for q in range(cands.shape[0]):
+        for t in range(m):
+            acc[t] = 0.0
+        for f in range(d):
+            c = cands[q, f]
+            x0 = xt[f]
+            for t in range(m):
+                u = x0[t] - c
+                acc[t] = acc[t] + u * u
+        lq = lane[q]
+        if weighted:
+            for t in range(m):
+                a = acc[t] if acc[t] < cl[t] else cl[t]
+                lq[t] += ws[t] * a
+        else:
+            for t in range(m):
+                a = acc[t] if acc[t] < cl[t] else cl[t]
+                lq[t] += a
+
+
 @njit(parallel=True, fastmath=False, cache=True)
 def _pp_pass(X, mu, cands, has_pending, pending, closest, sw, pbs):  # pragma: no cover - numba
     """One k-means++ pass over ``X``.
@@ -550,39 +589,8 @@ def _pp_pass(X, mu, cands, has_pending, pending, closest, sw, pbs):  # pragma: n
         for s0 in range(i0, i1, _TILE):
             m = min(_TILE, i1 - s0)
             _transpose_tile(X[s0:s0 + m], mu, xt)
-            for t in range(m):
-                cl[t] = closest[s0 + t]
-            if has_pending:
-                for t in range(m):
-                    acc[t] = 0.0
-                for f in range(d):
-                    c = pending[f]
-                    x0 = xt[f]
-                    for t in range(m):
-                        u = x0[t] - c
-                        acc[t] = acc[t] + u * u
-                for t in range(m):
-                    a = acc[t]
-                    cl[t] = a if a < cl[t] else cl[t]
-                    closest[s0 + t] = cl[t]
-            for q in range(nt):
-                for t in range(m):
-                    acc[t] = 0.0
-                for f in range(d):
-                    c = cands[q, f]
-                    x0 = xt[f]
-                    for t in range(m):
-                        u = x0[t] - c
-                        acc[t] = acc[t] + u * u
-                lq = lane[q]
-                if weighted:
-                    for t in range(m):
-                        a = acc[t] if acc[t] < cl[t] else cl[t]
-                        lq[t] += sw[s0 + t] * a
-                else:
-                    for t in range(m):
-                        a = acc[t] if acc[t] < cl[t] else cl[t]
-                        lq[t] += a
+            _pp_tile(xt, m, closest[s0:s0 + m], has_pending, pending, cands, lane,
+                     sw[s0:s0 + m] if weighted else sw, acc, cl)
         for q in range(nt):
             s = 0.0
             for t in range(_TILE):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["_tile_g4h4", "_tile_g8h4", "_tile_g4h8", "_tile_g8h8"]
+__all__ = ["_tile_g4h4", "_tile_g4h8", "_tile_g8h8"]
 
 
 @njit(cache=True, fastmath={"contract"})
@@ -94,126 +94,6 @@ def _tile_g4h4(xt, m, W, cst, best, second, lab):  # pragma: no cover - numba
                 s = min(s, max(a3, b))
                 lb = np.int32(j0 + 3) if a3 < b else lb
                 b = min(a3, b)
-                best[t] = b
-                second[t] = s
-                lab[t] = lb
-
-
-@njit(cache=True, fastmath={"contract"})
-def _tile_g8h4(xt, m, W, cst, best, second, lab):  # pragma: no cover - numba
-    """8 centres at a time, 4 features (see the module docstring)."""
-    kp = W.shape[0]
-    x0 = xt[0]
-    x1 = xt[1]
-    x2 = xt[2]
-    x3 = xt[3]
-    for j0 in range(0, kp, 8):
-        c0 = cst[j0]
-        c1 = cst[j0 + 1]
-        c2 = cst[j0 + 2]
-        c3 = cst[j0 + 3]
-        c4 = cst[j0 + 4]
-        c5 = cst[j0 + 5]
-        c6 = cst[j0 + 6]
-        c7 = cst[j0 + 7]
-        r = W[j0]
-        w00, w01, w02, w03 = r[0], r[1], r[2], r[3]
-        r = W[j0 + 1]
-        w10, w11, w12, w13 = r[0], r[1], r[2], r[3]
-        r = W[j0 + 2]
-        w20, w21, w22, w23 = r[0], r[1], r[2], r[3]
-        r = W[j0 + 3]
-        w30, w31, w32, w33 = r[0], r[1], r[2], r[3]
-        r = W[j0 + 4]
-        w40, w41, w42, w43 = r[0], r[1], r[2], r[3]
-        r = W[j0 + 5]
-        w50, w51, w52, w53 = r[0], r[1], r[2], r[3]
-        r = W[j0 + 6]
-        w60, w61, w62, w63 = r[0], r[1], r[2], r[3]
-        r = W[j0 + 7]
-        w70, w71, w72, w73 = r[0], r[1], r[2], r[3]
-        if j0 == 0:
-            for t in range(m):
-                y0 = x0[t]
-                y1 = x1[t]
-                y2 = x2[t]
-                y3 = x3[t]
-                a0 = c0 + y0 * w00 + y1 * w01 + y2 * w02 + y3 * w03
-                a1 = c1 + y0 * w10 + y1 * w11 + y2 * w12 + y3 * w13
-                a2 = c2 + y0 * w20 + y1 * w21 + y2 * w22 + y3 * w23
-                a3 = c3 + y0 * w30 + y1 * w31 + y2 * w32 + y3 * w33
-                a4 = c4 + y0 * w40 + y1 * w41 + y2 * w42 + y3 * w43
-                a5 = c5 + y0 * w50 + y1 * w51 + y2 * w52 + y3 * w53
-                a6 = c6 + y0 * w60 + y1 * w61 + y2 * w62 + y3 * w63
-                a7 = c7 + y0 * w70 + y1 * w71 + y2 * w72 + y3 * w73
-                b = a0
-                s = np.float32(np.inf)
-                lb = np.int32(0)
-                s = min(s, max(a1, b))
-                lb = np.int32(j0 + 1) if a1 < b else lb
-                b = min(a1, b)
-                s = min(s, max(a2, b))
-                lb = np.int32(j0 + 2) if a2 < b else lb
-                b = min(a2, b)
-                s = min(s, max(a3, b))
-                lb = np.int32(j0 + 3) if a3 < b else lb
-                b = min(a3, b)
-                s = min(s, max(a4, b))
-                lb = np.int32(j0 + 4) if a4 < b else lb
-                b = min(a4, b)
-                s = min(s, max(a5, b))
-                lb = np.int32(j0 + 5) if a5 < b else lb
-                b = min(a5, b)
-                s = min(s, max(a6, b))
-                lb = np.int32(j0 + 6) if a6 < b else lb
-                b = min(a6, b)
-                s = min(s, max(a7, b))
-                lb = np.int32(j0 + 7) if a7 < b else lb
-                b = min(a7, b)
-                best[t] = b
-                second[t] = s
-                lab[t] = lb
-        else:
-            for t in range(m):
-                y0 = x0[t]
-                y1 = x1[t]
-                y2 = x2[t]
-                y3 = x3[t]
-                a0 = c0 + y0 * w00 + y1 * w01 + y2 * w02 + y3 * w03
-                a1 = c1 + y0 * w10 + y1 * w11 + y2 * w12 + y3 * w13
-                a2 = c2 + y0 * w20 + y1 * w21 + y2 * w22 + y3 * w23
-                a3 = c3 + y0 * w30 + y1 * w31 + y2 * w32 + y3 * w33
-                a4 = c4 + y0 * w40 + y1 * w41 + y2 * w42 + y3 * w43
-                a5 = c5 + y0 * w50 + y1 * w51 + y2 * w52 + y3 * w53
-                a6 = c6 + y0 * w60 + y1 * w61 + y2 * w62 + y3 * w63
-                a7 = c7 + y0 * w70 + y1 * w71 + y2 * w72 + y3 * w73
-                b = best[t]
-                s = second[t]
-                lb = lab[t]
-                s = min(s, max(a0, b))
-                lb = np.int32(j0) if a0 < b else lb
-                b = min(a0, b)
-                s = min(s, max(a1, b))
-                lb = np.int32(j0 + 1) if a1 < b else lb
-                b = min(a1, b)
-                s = min(s, max(a2, b))
-                lb = np.int32(j0 + 2) if a2 < b else lb
-                b = min(a2, b)
-                s = min(s, max(a3, b))
-                lb = np.int32(j0 + 3) if a3 < b else lb
-                b = min(a3, b)
-                s = min(s, max(a4, b))
-                lb = np.int32(j0 + 4) if a4 < b else lb
-                b = min(a4, b)
-                s = min(s, max(a5, b))
-                lb = np.int32(j0 + 5) if a5 < b else lb
-                b = min(a5, b)
-                s = min(s, max(a6, b))
-                lb = np.int32(j0 + 6) if a6 < b else lb
-                b = min(a6, b)
-                s = min(s, max(a7, b))
-                lb = np.int32(j0 + 7) if a7 < b else lb
-                b = min(a7, b)
                 best[t] = b
                 second[t] = s
                 lab[t] = lb
