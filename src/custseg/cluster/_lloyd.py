@@ -13,7 +13,13 @@ Rows are cut into fixed blocks of ``_BLOCK`` rows (the parallel work items). Eac
 ``_TILE`` rows at a time into a small transposed float32 tile, centred on the column means, so
 the inner loops run over rows and LLVM's loop vectoriser turns them into 8-lane SIMD code
 (numba's SLP vectoriser is off, numba issue #8705, which rules out vectorising over the handful
-of features or centres). Distances use the expansion ``|c'|^2 - 2 x'.c'`` on centred data
+of features or centres). With at most eight features, the generated kernels of
+:mod:`._tiles` hold a group of 4 or 8 centres and all the features in registers
+(:func:`_tile_kernel` picks one, padding with zero features and ``+inf`` centres when that
+costs little); otherwise :func:`_tile_nearest` goes through the centres one at a time. The
+per-row work around the kernel (labels, sums, near ties) is in small functions over slices of
+the tile: the same loops written in the parallel loop's body compiled to much slower code.
+Distances use the expansion ``|c'|^2 - 2 x'.c'`` on centred data
 (``x' = x - mean``), as scikit-learn does, so the cancellation error is that of the spread of
 the data, not of its offset. The kernel keeps the two smallest values per row; a row whose two
 nearest centres are closer than a bound on the float32 rounding error is re-decided in float64
