@@ -115,7 +115,7 @@ def mutated_models(draw, models: dict[str, dict]) -> str:
             elif action == "add":
                 if isinstance(parent, dict):
                     parent[draw(st.text(max_size=8))] = draw(HOSTILE)
-                else:
+                elif isinstance(parent, list):  # (not a value an earlier step put there)
                     parent.append(draw(HOSTILE))
             elif isinstance(parent, list):  # duplicate a list element (e.g. a segment)
                 parent.append(copy.deepcopy(parent[key]))
