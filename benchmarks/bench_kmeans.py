@@ -39,17 +39,24 @@ memory
 
 Each peer runs in its own child process (``python bench_kmeans.py --worker PEER ...``, or
 ``Rscript``), so its peak memory is its own; timings are medians over ``--repeats`` fits inside
-the child, after one warm-up fit where JIT compilation applies. The machine's load is recorded.
+the child, after one warm-up fit where JIT compilation applies. The Python peers' processes run
+side by side and take turns (``--lockstep``): each waits for its turn before every timed fit,
+one fit at a time, the order reversed every round, and the bandwidth floor is read in the same
+rotation, so a change of load on a shared machine falls on every peer alike (``--no-interleave``:
+one peer after the other, as R and Spark always run). The machine's load is recorded.
 Results go to ``benchmarks/results/kmeans.json`` (``kmeans_quick.json``, ``kmeans_big.json``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import select
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -88,6 +95,26 @@ PEERS_BIG = ["custseg", "custseg-lloyd", "sklearn-lloyd"]
 # ------------------------------------------------------------------------------------------
 
 
+class _Gate:
+    """Lockstep with the parent (``--lockstep``): before each timed fit, wait for its ``go``
+    line on stdin; after it, answer ``T <seconds>`` on stdout. The parent lets one peer's
+    process run at a time and alternates them, so every peer's fits see the same load."""
+
+    def __init__(self, on: bool):
+        self.on = on
+
+    def wait(self) -> None:
+        if self.on and not sys.stdin.readline():
+            raise SystemExit("the benchmark's parent went away")
+
+    def report(self, seconds: float) -> None:
+        if self.on:
+            print(f"T {seconds!r}", flush=True)
+
+
+_GATE = _Gate(False)
+
+
 def _timed(fit, repeats: int, warmup: bool, quiet: float | None) -> tuple[list[float], Any,
                                                                             list[float]]:
     if warmup:
@@ -96,11 +123,13 @@ def _timed(fit, repeats: int, warmup: bool, quiet: float | None) -> tuple[list[f
     out = None
     for _ in range(repeats):
         out = None  # let the previous result go before the next fit allocates its own
+        _GATE.wait()
         if quiet is not None:
             busy.append(wait_for_quiet(quiet, timeout=120))
         t = time.perf_counter()
         out = fit()
         times.append(time.perf_counter() - t)
+        _GATE.report(times[-1])
     return times, out, busy
 
 
@@ -112,6 +141,7 @@ _IMPORTS = {"custseg": "custseg.cluster._lloyd", "seed-custseg": "custseg.cluste
 def worker(args: argparse.Namespace) -> dict[str, Any]:
     """Fit with one peer; return times, centres and what the peer reports."""
     peer = args.worker
+    _GATE.on = bool(args.lockstep)
     module = next((m for prefix, m in _IMPORTS.items() if peer.startswith(prefix)), None)
     if module:
         __import__(module)
@@ -122,7 +152,8 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     k, iters = C0.shape[0], args.iters
     quiet = args.quiet if args.quiet > 0 else None
     if peer == "custseg-floor":
-        res["floor_s"], res["floor_best_s"] = _floor(X, max(9, args.repeats * 3), quiet)
+        res["floor_s"], res["floor_best_s"] = _floor(
+            X, args.repeats if args.lockstep else max(9, args.repeats * 3), quiet)
         return {**res, "times": [], "busy": [], "centers": None, "peak_rss_mb": peak_rss_mb()}
     if peer == "custseg-warmup":
         from custseg.cluster._lloyd import kmeans_fit
@@ -220,12 +251,20 @@ def _floor(X: np.ndarray, repeats: int, quiet: float | None) -> tuple[float, flo
     flat = X.reshape(-1)
     stream_sum(flat)
     times = []
-    for _ in range(repeats):
-        if quiet is not None:
-            wait_for_quiet(quiet, timeout=60)
-        t = time.perf_counter()
-        stream_sum(flat)
-        times.append(time.perf_counter() - t)
+    rounds = repeats if _GATE.on else 1
+    for _ in range(rounds):  # in lockstep, one round (three reads) per go of the parent
+        _GATE.wait()
+        if _GATE.on:
+            stream_sum(flat)  # untimed: wakes the thread pool that slept while others ran
+        mine = []
+        for _ in range(3 if _GATE.on else repeats):
+            if quiet is not None:
+                wait_for_quiet(quiet, timeout=60)
+            t = time.perf_counter()
+            stream_sum(flat)
+            mine.append(time.perf_counter() - t)
+        times += mine
+        _GATE.report(statistics.median(mine))
     return statistics.median(times), min(times)
 
 
@@ -362,9 +401,7 @@ def run_peer(peer: str, data: Path, init: Path, raw: tuple[Path, Path],
     why = available(peer)
     if why:
         return {"peer": peer, "skipped": why}
-    env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        env[var] = str(args.threads)
+    env = _worker_env(args)
     if peer == "r-kmeans":
         n, d = np.load(data, mmap_mode="r").shape
         k = np.load(init).shape[0]
@@ -377,16 +414,110 @@ def run_peer(peer: str, data: Path, init: Path, raw: tuple[Path, Path],
         finally:
             os.unlink(fh.name)
     else:
-        cmd = ["--worker", peer, "--data", str(data), "--init", str(init), "--iters",
-               str(args.iters), "--repeats", str(args.repeats), "--threads", str(args.threads),
-               "--seed", str(args.seed), "--quiet", str(args.quiet)]
-        child = run_python_child(HERE, cmd, env=env, timeout=args.timeout)
+        child = run_python_child(HERE, _worker_args(peer, data, init, args), env=env,
+                                 timeout=args.timeout)
     if not child.ok:
         return {"peer": peer, "error": child.error}
-    p = child.payload
+    return _row(peer, child.payload, child.peak_rss_mb)
+
+
+def _worker_env(args: argparse.Namespace) -> dict[str, str]:
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        env[var] = str(args.threads)
+    return env
+
+
+def _worker_args(peer: str, data: Path, init: Path, args: argparse.Namespace) -> list[str]:
+    return ["--worker", peer, "--data", str(data), "--init", str(init), "--iters",
+            str(args.iters), "--repeats", str(args.repeats), "--threads", str(args.threads),
+            "--seed", str(args.seed), "--quiet", str(args.quiet)]
+
+
+def lockstep_capable(peer: str) -> bool:
+    """Peers whose timed fits can be interleaved with the others' (Python workers)."""
+    return peer.startswith(("custseg", "sklearn-", "seed-")) or peer == "faiss"
+
+
+def run_lockstep(peers: list[str], data: Path, init: Path,
+                 args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Run ``peers`` side by side, one timed fit at a time, alternating the order each round.
+
+    Each peer is its own process (its own imports, data and peak memory), started at once;
+    each waits for a ``go`` before every timed fit (after its imports, data and warm-up), so
+    only one of them computes at any time, and a change of load on a shared machine falls on
+    every peer's fits alike instead of on whichever peer happened to run then.
+    """
+    with contextlib.ExitStack() as stack:
+        errs = {peer: stack.enter_context(tempfile.TemporaryFile("w+")) for peer in peers}
+        return _lockstep(peers, errs, data, init, args)
+
+
+def _lockstep(peers: list[str], errs: dict[str, Any], data: Path, init: Path,
+              args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    procs: dict[str, subprocess.Popen] = {}
+    rows: dict[str, dict[str, Any]] = {}
+    for peer in peers:
+        procs[peer] = subprocess.Popen(
+            [sys.executable, str(HERE), *_worker_args(peer, data, init, args), "--lockstep"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errs[peer], text=True,
+            env=_worker_env(args))
+    out: dict[str, list[str]] = {peer: [] for peer in peers}
+
+    def fail(peer: str, why: str) -> None:
+        procs[peer].kill()
+        errs[peer].seek(0)
+        tail = " | ".join(errs[peer].read().strip().splitlines()[-3:])
+        rows[peer] = {"peer": peer, "error": f"{why}: {tail}"[:400]}
+
+    try:
+        for r in range(args.repeats):
+            for peer in (peers if r % 2 == 0 else peers[::-1]):
+                if peer in rows:
+                    continue
+                proc = procs[peer]
+                time.sleep(0.05)  # the last peer's idle OpenMP threads stop spinning first
+                try:
+                    proc.stdin.write("go\n")
+                    proc.stdin.flush()
+                except BrokenPipeError:
+                    fail(peer, "exited early")
+                    continue
+                while True:
+                    ready, _, _ = select.select([proc.stdout], [], [], args.timeout)
+                    line = proc.stdout.readline() if ready else None
+                    if not line:
+                        fail(peer, "timed out" if line is None else "exited early")
+                        break
+                    if line.startswith("T "):
+                        break
+                    out[peer].append(line)
+        for peer, proc in procs.items():
+            if peer in rows:
+                continue
+            proc.stdin.close()  # no more go: the worker prints its results and exits
+            rest = proc.stdout.read()  # (the file object: readline may have buffered some)
+            proc.wait(timeout=args.timeout)
+            payload = next((json.loads(x) for x in reversed((out[peer] + rest.splitlines()))
+                            if x.strip().startswith("{")), None)
+            if proc.returncode != 0 or payload is None:
+                fail(peer, f"exit {proc.returncode}")
+                continue
+            rows[peer] = _row(peer, payload, payload.get("peak_rss_mb"))
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    return rows
+
+
+
+
+def _row(peer: str, p: dict[str, Any], peak_rss_mb: float | None) -> dict[str, Any]:
     times = p.get("times") or []
     row = {"peer": peer, "time_s": statistics.median(times) if times else None, "times_s": times,
-           "n_iter": p.get("n_iter"), "peak_rss_mb": child.peak_rss_mb,
+           "n_iter": p.get("n_iter"), "peak_rss_mb": peak_rss_mb,
            "rss_imports_mb": p.get("rss_imports_mb"), "rss_loaded_mb": p.get("rss_loaded_mb"),
            "inertia_reported": p.get("inertia_reported"), "note": p.get("note", ""),
            "busy": p.get("busy"), "centers": p.get("centers")}
@@ -412,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--peers", default=None, help="comma-separated subset of: "
                     + ",".join(PEERS_DEFAULT))
     ap.add_argument("--quick", action="store_true",
-                    help="100,000 rows, 1 repeat, no Spark and no explicit custseg kernels")
+                    help="100,000 rows, no Spark and no explicit custseg kernels")
     ap.add_argument("--big", action="store_true", help="10M x 8 float32 memory run")
     ap.add_argument("--no-seeding", action="store_true", help="skip the k-means++ table")
     ap.add_argument("--quiet", type=float, default=0.0, metavar="BUSY",
@@ -420,6 +551,10 @@ def main(argv: list[str] | None = None) -> int:
                     "at most this busy, e.g. 0.15 (default: do not wait)")
     ap.add_argument("--timeout", type=float, default=1800.0, help="seconds per peer")
     ap.add_argument("--no-write", action="store_true", help="do not write results/*.json")
+    ap.add_argument("--no-interleave", action="store_true",
+                    help="run the peers one after the other, each its --repeats fits in a "
+                    "row (default: interleave the Python peers' fits, one at a time)")
+    ap.add_argument("--lockstep", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
     ap.add_argument("--init", help=argparse.SUPPRESS)
@@ -432,7 +567,7 @@ def main(argv: list[str] | None = None) -> int:
     mode = "big" if args.big else "quick" if args.quick else "full"
     n = args.n or {"big": 10_000_000, "quick": 100_000, "full": 1_000_000}[mode]
     dtype = np.dtype(args.dtype or ("float32" if args.big else "float64"))
-    repeats = args.repeats or (1 if args.quick else 3)
+    repeats = args.repeats or 3  # (quick too: a single interleaved fit can catch a cold start)
     args.repeats = repeats
     peers = (args.peers.split(",") if args.peers else
              {"big": PEERS_BIG, "quick": PEERS_QUICK, "full": PEERS_DEFAULT}[mode])
@@ -464,22 +599,38 @@ def main(argv: list[str] | None = None) -> int:
             warm = run_peer("custseg-warmup", data, init, raw, args)
             if warm.get("error"):
                 print(f"  warm-up failed: {warm['error']}", flush=True)
+        together = [] if args.no_interleave else [
+            p for p in peers if lockstep_capable(p) and not available(p)]
+        if "custseg" in together:
+            together.append("custseg-floor")  # the floor, read between the same fits
+        done: dict[str, dict[str, Any]] = {}
+        if len(together) > 1:
+            print(f"  running {', '.join(together)}: interleaved, one fit at a time ...",
+                  flush=True)
+            done = run_lockstep(together, data, init, args)
         rows = []
         for peer in peers:
-            print(f"  running {peer} ...", flush=True)
-            row = run_peer(peer, data, init, raw, args)
+            row = done.get(peer)
+            if row is None:
+                print(f"  running {peer} ...", flush=True)
+                row = run_peer(peer, data, init, raw, args)
             if "centers" in row and row["centers"] is not None:
                 row["inertia"] = exact_inertia(X, np.array(row["centers"]))
             rows.append(row)
         ref = next((r for r in rows if r["peer"] == "custseg"), None)
         if ref is not None and ref.get("time_s"):
-            print("  measuring the bandwidth floor ...", flush=True)
-            floor = run_peer("custseg-floor", data, init, raw, args)
+            floor = done.get("custseg-floor")
+            if floor is None:
+                print("  measuring the bandwidth floor ...", flush=True)
+                floor = run_peer("custseg-floor", data, init, raw, args)
             for key in ("floor_s", "floor_best_s"):
                 if key in floor:
                     ref[key] = floor[key]
-        seeding = [] if args.no_seeding or args.quick else [
-            run_peer(p, data, init, raw, args) for p in ("seed-custseg", "seed-sklearn")]
+        seeding = []
+        if not (args.no_seeding or args.quick):
+            pair = ["seed-custseg", "seed-sklearn"]
+            seeded = {} if args.no_interleave else run_lockstep(pair, data, init, args)
+            seeding = [seeded.get(p) or run_peer(p, data, init, raw, args) for p in pair]
         for row in seeding:
             if "centers" in row:
                 row["inertia"] = exact_inertia(X, np.array(row["centers"]))
