@@ -366,12 +366,12 @@ def _lloyd_pass(X, P, mu, W, cst, margin, C, sw, labels, psum, pcnt, pch, pin, p
             Xs = X[s0:s0 + m]
             ls = labels[s0:s0 + m]
             ws = sw[s0:s0 + m] if weighted else sw
-            if mode == 1:
+            if mode == _DELTA:
                 ch, rc = _tile_delta(Xs, ls, ws, lab, best, second, margin, C, ps, pc,
                                      flags)
             else:
                 ch, rc, inertia = _tile_all(Xs, ls, ws, lab, best, second, margin, C, ps, pc,
-                                            mode == 2, inertia)
+                                            mode == _FINAL, inertia)
             changed += ch
             rechecked += rc
         pch[b] = changed
