@@ -74,6 +74,16 @@ def test_float32_assignments_and_inertia_unaffected(blob_data):
     assert _rel(inertia, ref.inertia_) <= 1e-6
 
 
+@pytest.mark.parametrize(("d", "k", "expected"), [
+    (8, 8, "lloyd"), (16, 16, "hamerly"), (32, 16, "hamerly"),  # generic kernel: from 256
+    (8, 32, "lloyd"), (8, 64, "lloyd"), (8, 128, "hamerly"),  # register kernel: from 1024
+    (5, 60, "hamerly"),  # 5 features, 60 centres: no register kernel (padding), 300 >= 256
+])
+def test_auto_algorithm(d, k, expected):
+    assert select_algorithm(1_000_000, d, k) == expected
+    assert select_algorithm(1_000_000, d, k, weighted=True) == "lloyd"
+
+
 def test_hamerly_visits_lloyds_partitions():
     X = _blobs(n=40_000, d=16, k=16, std=3.0, seed=3)  # k * d = 256: "auto" picks Hamerly
     assert select_algorithm(*X.shape, 16) == "hamerly"

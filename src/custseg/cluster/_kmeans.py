@@ -35,7 +35,8 @@ class KMeans(CentroidMixin, ClusterMixin, BaseEstimator):
         ``"lloyd"`` runs Lloyd's algorithm with custseg's fused numba kernel
         (:func:`custseg.cluster._lloyd.kmeans_fit`): one multithreaded pass over ``X`` per
         iteration assigns the rows and accumulates the new centres. For many clusters times
-        features (``n_clusters * n_features >= 256`` on large data) it switches to the
+        features on large data (``n_clusters * n_features >= 256``, or 1024 with at most 8
+        features, see :func:`custseg.cluster._lloyd.select_algorithm`) it switches to the
         bounds-based Hamerly kernel, which visits the same partitions. From an int
         ``random_state`` it makes scikit-learn's k-means++ draws, so it returns the partition
         of ``sklearn.cluster.KMeans(algorithm="lloyd")`` with the same seed. The result does

@@ -1160,16 +1160,19 @@ def _same_clustering(a, b, k):  # pragma: no cover - numba
 
 def select_algorithm(n_samples: int, n_features: int, n_clusters: int, *,
                      weighted: bool = False) -> Literal["lloyd", "hamerly"]:
-    """The kernel ``algorithm="auto"`` runs: ``"hamerly"`` when ``n_clusters * n_features >= 256``.
+    """The kernel ``algorithm="auto"`` runs: ``"hamerly"`` when ``n_clusters * n_features``
+    reaches 256, or 1024 when a register-blocked Lloyd kernel applies (:func:`_tile_kernel`).
 
-    Rule, measured with ``benchmarks/bench_kmeans.py`` on customer-like data: a Lloyd pass
-    costs a fixed part per row (reading and transposing it, bookkeeping) plus a part
-    proportional to ``n_clusters * n_features`` (the distances). Hamerly's pass costs a
-    bound test per row plus a Lloyd-like assignment, slower per row because the rows are
-    gathered, for the rows whose bounds fail (typically 10-40 % on overlapping segments). At
-    ``k * d = 64`` (8 x 8) the two tie; at 256 (32 clusters x 8 features) Hamerly is ~1.2x
-    faster; at 512 (16 x 32) ~3x. Lloyd is also used with sample weights (Hamerly's incremental
-    sums assume equal weights), for ``k < 3``, and below ``4 * 8192`` rows.
+    Rule, measured with ``benchmarks/bench_kmeans.py`` on customer-like data (1M rows): a
+    Lloyd pass costs a fixed part per row (reading it, bookkeeping) plus a part proportional
+    to ``n_clusters * n_features`` (the distances). Hamerly's pass costs a bound test per row
+    plus a Lloyd-like assignment, slower per row because the rows are gathered, for the rows
+    whose bounds fail (typically 10-40 % on overlapping segments). With the generic distance
+    kernel the two tie at ``k * d = 64`` and Hamerly is faster from 256 (16 x 16: 727 vs
+    860 ms for 50 iterations; 16 x 32: ~3x). With a register kernel (at most 8 features)
+    Lloyd stays faster well beyond: 604 vs 926 ms at 32 x 8, 1.01 vs 1.23 s at 64 x 8, a tie
+    at 128 x 8. Lloyd is also used with sample weights (Hamerly's incremental sums assume
+    equal weights), for ``k < 3``, and below ``4 * 8192`` rows.
 
     Parameters
     ----------
@@ -1187,10 +1190,13 @@ def select_algorithm(n_samples: int, n_features: int, n_clusters: int, *,
     >>> from custseg.cluster._lloyd import select_algorithm
     >>> select_algorithm(1_000_000, 8, 8), select_algorithm(1_000_000, 32, 16)
     ('lloyd', 'hamerly')
+    >>> select_algorithm(1_000_000, 8, 32), select_algorithm(1_000_000, 8, 128)
+    ('lloyd', 'hamerly')
     """
     if weighted or n_clusters < 3 or n_samples < 4 * _BLOCK:
         return "lloyd"
-    return "hamerly" if n_clusters * n_features >= 256 else "lloyd"
+    register = _tile_kernel(n_clusters, n_features)[0] != 0
+    return "hamerly" if n_clusters * n_features >= (1024 if register else 256) else "lloyd"
 
 
 def _resolve_algorithm(algorithm: str, ws: _Workspace) -> str:
