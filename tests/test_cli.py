@@ -146,3 +146,17 @@ def test_parquet_output_and_out_folder_guard(tmp_path):
     assert res.exit_code == 0, res.output
     seg = pd.read_parquet(out / "segments.parquet")
     assert len(seg) == 40 and (out / "notes.txt").read_text() == "mine"
+
+
+def test_python_dash_m_runs_the_command(tmp_path):
+    """``python -m custseg`` is the ``custseg`` command (exit codes included)."""
+    import subprocess
+    import sys
+
+    ok = subprocess.run([sys.executable, "-m", "custseg", "--help"], capture_output=True,
+                        text=True, timeout=120)
+    assert ok.returncode == 0 and "segment" in ok.stdout
+    bad = subprocess.run([sys.executable, "-m", "custseg", "segment", str(tmp_path / "no.csv"),
+                          "--out", str(tmp_path / "out")], capture_output=True, text=True,
+                         timeout=120)
+    assert bad.returncode == 1 and "no.csv" in bad.stderr
