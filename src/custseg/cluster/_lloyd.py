@@ -531,35 +531,34 @@ def _first_center(w, wsum, n, u):  # pragma: no cover - numba
 
 
 @njit(cache=True)
+def _tile_sq_dist(xt, m, c, acc):  # pragma: no cover - numba
+    """``acc[t] = |x_t - c|^2`` for the ``m`` rows of a transposed tile, direct differences
+    added feature by feature, in the dtype of the tile."""
+    for t in range(m):
+        acc[t] = 0.0
+    for f in range(xt.shape[0]):
+        cf = c[f]
+        x0 = xt[f]
+        for t in range(m):
+            u = x0[t] - cf
+            acc[t] = acc[t] + u * u
+
+
+@njit(cache=True)
 def _pp_tile(xt, m, closest, has_pending, pending, cands, lane, ws, acc,
              cl):  # pragma: no cover - numba
     """The work of :func:`_pp_pass` on one transposed tile (``closest``/``ws``: its rows)."""
-    d = xt.shape[0]
     weighted = ws.shape[0] > 0
     for t in range(m):
         cl[t] = closest[t]
     if has_pending:
-        for t in range(m):
-            acc[t] = 0.0
-        for f in range(d):
-            c = pending[f]
-            x0 = xt[f]
-            for t in range(m):
-                u = x0[t] - c
-                acc[t] = acc[t] + u * u
+        _tile_sq_dist(xt, m, pending, acc)
         for t in range(m):
             a = acc[t]
             cl[t] = a if a < cl[t] else cl[t]
             closest[t] = cl[t]
     for q in range(cands.shape[0]):
-        for t in range(m):
-            acc[t] = 0.0
-        for f in range(d):
-            c = cands[q, f]
-            x0 = xt[f]
-            for t in range(m):
-                u = x0[t] - c
-                acc[t] = acc[t] + u * u
+        _tile_sq_dist(xt, m, cands[q], acc)
         lq = lane[q]
         if weighted:
             for t in range(m):
@@ -659,14 +658,7 @@ def _pp_first(X, mu, c0, closest, sw, pbs):  # pragma: no cover - numba
         for s0 in range(i0, i1, _TILE):
             m = min(_TILE, i1 - s0)
             _transpose_tile(X[s0:s0 + m], mu, xt)
-            for t in range(m):
-                acc[t] = 0.0
-            for f in range(d):
-                c = c0[f]
-                x0 = xt[f]
-                for t in range(m):
-                    u = x0[t] - c
-                    acc[t] = acc[t] + u * u
+            _tile_sq_dist(xt, m, c0, acc)
             for t in range(m):
                 closest[s0 + t] = acc[t]
                 lane[t] += (sw[s0 + t] * acc[t]) if weighted else acc[t]
