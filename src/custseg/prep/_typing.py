@@ -69,6 +69,18 @@ def _parse_arrow_fast(chunked: Any) -> ParsedColumn | None:
     """Plain numbers only ("12", " -3.5 ", "1e3"): Arrow's correctly rounded cast, about 20×
     faster than pandas' parser. None when any present cell needs the slow path (thousands
     separators, decimal commas, currency signs, text)."""
+    try:  # the usual column: every cell a plain number or null, which one cast reads as is
+        direct = pc.cast(chunked, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        direct = None
+    if direct is not None:
+        values = direct.to_numpy(zero_copy_only=False).astype(np.float64, copy=True)
+        missing = pc.is_null(chunked).to_numpy(zero_copy_only=False).astype(bool, copy=False)
+        # text "nan" is a missing token, "inf" an invalid value: NaN goes the long way round
+        if not (np.isnan(values) & ~missing).any():
+            invalid = np.isinf(values)
+            values[invalid] = np.nan
+            return ParsedColumn(values, missing, invalid, ".")
     trimmed = pc.utf8_trim_whitespace(chunked)
     missing_pa = pc.or_(pc.is_null(trimmed), pc.fill_null(
         pc.is_in(pc.utf8_lower(trimmed), value_set=pa.array(sorted(MISSING_TOKENS))), False))
