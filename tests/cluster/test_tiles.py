@@ -116,3 +116,21 @@ def test_kmeans_fit_identical_with_either_kernel(monkeypatch):
     generic = kmeans_fit(X, 8, n_init=3, random_state=0, algorithm="lloyd")
     for a, b in zip(fast, generic, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(("k", "d"), [(8, 8), (12, 3), (32, 8)])
+def test_hamerly_identical_with_either_kernel(k, d, monkeypatch):
+    """Hamerly's gathered tiles go through the same kernels: the same run, bit for bit, and
+    the partitions Lloyd visits."""
+    assert _tile_kernel(k, d)[0] != 0
+    rng = np.random.default_rng(k + d)
+    centres = rng.standard_normal((k, d)) * 3
+    X = centres[rng.integers(0, k, 4000)] + rng.standard_normal((4000, d))
+    C0 = X[rng.choice(len(X), k, replace=False)]
+    fast = lloyd(X, C0, max_iter=30, tol=0.0, algorithm="hamerly")
+    monkeypatch.setattr(_lloyd, "_tile_kernel", lambda k, d: (0, k, d))
+    generic = lloyd(X, C0, max_iter=30, tol=0.0, algorithm="hamerly")
+    for a, b in zip(fast, generic, strict=True):
+        np.testing.assert_array_equal(a, b)
+    by_lloyd = lloyd(X, C0, max_iter=30, tol=0.0, algorithm="lloyd")
+    np.testing.assert_array_equal(fast[1], by_lloyd[1])

@@ -205,6 +205,21 @@ def _tile_nearest(xt, m, W, cst, acc, best, second, lab):  # pragma: no cover - 
 
 
 @njit(cache=True)
+def _nearest(tiles, xt, m, W, cst, acc, best, second, lab):  # pragma: no cover - numba
+    """The distance kernel ``tiles`` (:func:`_tile_kernel`) on one tile: 0 is
+    :func:`_tile_nearest`, else a register-blocked kernel of :mod:`._tiles` (then ``W``/``cst``
+    are padded, :meth:`_Workspace.padded`, and ``xt`` has ``W.shape[1]`` rows)."""
+    if tiles == 1:
+        _tile_g4h4(xt, m, W, cst, best, second, lab)
+    elif tiles == 2:
+        _tile_g4h8(xt, m, W, cst, best, second, lab)
+    elif tiles == 3:
+        _tile_g8h8(xt, m, W, cst, best, second, lab)
+    else:
+        _tile_nearest(xt, m, W, cst, acc, best, second, lab)
+
+
+@njit(cache=True)
 def _exact_nearest(X, i, C):  # pragma: no cover - numba
     """Nearest centre of row ``i`` in float64 by direct differences (ties: lower index)."""
     k, d = C.shape
@@ -352,14 +367,7 @@ def _lloyd_pass(X, P, mu, W, cst, margin, C, sw, labels, psum, pcnt, pch, pin, p
             else:
                 _transpose_tile(X[s0:s0 + m], mu, buf)
                 xt = buf
-            if tiles == 1:
-                _tile_g4h4(xt, m, W, cst, best, second, lab)
-            elif tiles == 2:
-                _tile_g4h8(xt, m, W, cst, best, second, lab)
-            elif tiles == 3:
-                _tile_g8h8(xt, m, W, cst, best, second, lab)
-            else:
-                _tile_nearest(xt, m, W, cst, acc, best, second, lab)
+            _nearest(tiles, xt, m, W, cst, acc, best, second, lab)
             # the per-row work of the mode, in functions of their own: their loops run over
             # the tile from 0 (slices), which LLVM compiles as plain loops; written here, in
             # the parallel loop's body, they ran several times slower
@@ -719,7 +727,7 @@ def _exact_two(X, i, C):  # pragma: no cover - numba
 
 @njit(parallel=True, fastmath=False, cache=True)
 def _hamerly_pass(X, mu, W, cst, margin, err, C, labels, ub, lb, cum_u, cum_l, half_sep, init,
-                  psum, pcnt, pch, pvis):  # pragma: no cover - numba
+                  psum, pcnt, pch, pvis, tiles):  # pragma: no cover - numba
     """One Hamerly iteration over all rows (``init``: every row, sums from scratch).
 
     A row is skipped, its features unread, when its bounds prove its assignment:
@@ -729,10 +737,11 @@ def _hamerly_pass(X, mu, W, cst, margin, err, C, labels, ub, lb, cum_u, cum_l, h
     gathered into transposed tiles and assigned as in :func:`_lloyd_pass` (float32 lanes,
     float64 re-decision within ``margin``); their new bounds are widened by ``err``, the bound
     on the float32 error of a squared distance. Rows that change cluster move their features
-    between the sums (``init``: every row is added to its cluster).
+    between the sums (``init``: every row is added to its cluster). ``tiles``, ``W`` and
+    ``cst`` as in :func:`_lloyd_pass`.
     """
     n, d = X.shape
-    k = W.shape[0]
+    k = C.shape[0]
     nb = psum.shape[0]
     for b in prange(nb):
         ps = psum[b]
@@ -755,7 +764,7 @@ def _hamerly_pass(X, mu, W, cst, margin, err, C, labels, ub, lb, cum_u, cum_l, h
                 if np.float64(ub[i]) + cum_u[a] > max(np.float64(lb[i]) - cum_l[a], half_sep[a]):
                     idx[nv] = i
                     nv += 1
-        xt = np.empty((d, _TILE), dtype=np.float32)
+        xt = np.zeros((W.shape[1], _TILE), dtype=np.float32)  # (rows past d stay zero)
         acc = np.empty(_TILE, dtype=np.float32)
         best = np.empty(_TILE, dtype=np.float32)
         second = np.empty(_TILE, dtype=np.float32)
@@ -765,7 +774,7 @@ def _hamerly_pass(X, mu, W, cst, margin, err, C, labels, ub, lb, cum_u, cum_l, h
         for q0 in range(0, nv, _TILE):
             m = min(_TILE, nv - q0)
             _gather_tile(X, idx, q0, m, mu, xt, nrm)
-            _tile_nearest(xt, m, W, cst, acc, best, second, lab)
+            _nearest(tiles, xt, m, W, cst, acc, best, second, lab)
             for t in range(m):
                 i = idx[q0 + t]
                 if second[t] - best[t] <= margin:
@@ -1098,8 +1107,9 @@ def _run_hamerly(ws: _Workspace, C0: np.ndarray, max_iter: int,
         # error of a float32 squared distance: that of cst + x'.W plus that of |x'|^2
         err = float(margin) / 2.0 + 2.0 * (d + 2) * eps32 * ws.radius ** 2
         gaps = _center_gaps(C) * (1.0 - 1e-12)
+        W, cst = ws.padded(W, cst)
         _hamerly_pass(X, ws.mu, W, cst, margin, err, C, labels, ub, lb, cum_u, cum_l,
-                      0.5 * gaps, init, ws.psum, ws.pcnt, ws.pch, pvis)
+                      0.5 * gaps, init, ws.psum, ws.pcnt, ws.pch, pvis, ws.tiles)
         visited += int(pvis.sum())
         ws.pin.fill(0.0)
         changed, _ = _reduce_blocks(ws.psum, ws.pcnt, ws.pch, ws.pin, sums, counts, not init)
