@@ -725,6 +725,61 @@ def _exact_two(X, i, C):  # pragma: no cover - numba
     return bj, best, second
 
 
+@njit(cache=True)
+def _hamerly_update(X, rows, lab, best, second, nrm, margin, err, C, labels, ub, lb, cum_u,
+                    cum_l, init, ps, pc):  # pragma: no cover - numba
+    """Labels, new bounds and sums of the gathered ``rows`` of one tile (near ties re-decided
+    in float64); returns how many changed cluster."""
+    d = X.shape[1]
+    changed = 0
+    for t in range(rows.shape[0]):
+        i = rows[t]
+        if second[t] - best[t] <= margin:
+            new, d1, d2 = _exact_two(X, i, C)
+            up = math.sqrt(d1)
+            low = math.sqrt(d2)
+        else:
+            new = lab[t]
+            x2 = np.float64(nrm[t])
+            up = math.sqrt(max(np.float64(best[t]) + x2 + err, 0.0))
+            low = math.sqrt(max(np.float64(second[t]) + x2 - err, 0.0))
+        ub[i] = _f32_up(up * (1.0 + 1e-12) - cum_u[new])
+        lb[i] = _f32_down(low * (1.0 - 1e-12) + cum_l[new])
+        old = labels[i]
+        if init:
+            if old != new:
+                changed += 1
+                labels[i] = new
+            pc[new] += 1.0
+            for f in range(d):
+                ps[new, f] += X[i, f]
+        elif old != new:
+            changed += 1
+            labels[i] = new
+            pc[new] += 1.0
+            pc[old] -= 1.0
+            for f in range(d):
+                v = np.float64(X[i, f])
+                ps[new, f] += v
+                ps[old, f] -= v
+    return changed
+
+
+@njit(cache=True)
+def _hamerly_rows(ls, ubs, lbs, cum_u, cum_l, half_sep, init, i0,
+                  idx):  # pragma: no cover - numba
+    """Write to ``idx`` the rows (``i0 +`` their index in the slices) whose bounds do not
+    prove their assignment (every row when ``init``); return how many."""
+    nv = 0
+    for t in range(ls.shape[0]):
+        a = ls[t]
+        if init or (np.float64(ubs[t]) + cum_u[a]
+                    > max(np.float64(lbs[t]) - cum_l[a], half_sep[a])):
+            idx[nv] = i0 + t
+            nv += 1
+    return nv
+
+
 @njit(parallel=True, fastmath=False, cache=True)
 def _hamerly_pass(X, mu, W, cst, margin, err, C, labels, ub, lb, cum_u, cum_l, half_sep, init,
                   psum, pcnt, pch, pvis, tiles):  # pragma: no cover - numba
@@ -753,17 +808,8 @@ def _hamerly_pass(X, mu, W, cst, margin, err, C, labels, ub, lb, cum_u, cum_l, h
         i0 = b * _BLOCK
         i1 = min(n, i0 + _BLOCK)
         idx = np.empty(i1 - i0, dtype=np.int64)
-        nv = 0
-        if init:
-            for i in range(i0, i1):
-                idx[nv] = i
-                nv += 1
-        else:
-            for i in range(i0, i1):
-                a = labels[i]
-                if np.float64(ub[i]) + cum_u[a] > max(np.float64(lb[i]) - cum_l[a], half_sep[a]):
-                    idx[nv] = i
-                    nv += 1
+        nv = _hamerly_rows(labels[i0:i1], ub[i0:i1], lb[i0:i1], cum_u, cum_l, half_sep, init,
+                           i0, idx)
         xt = np.zeros((W.shape[1], _TILE), dtype=np.float32)  # (rows past d stay zero)
         acc = np.empty(_TILE, dtype=np.float32)
         best = np.empty(_TILE, dtype=np.float32)
@@ -775,36 +821,8 @@ def _hamerly_pass(X, mu, W, cst, margin, err, C, labels, ub, lb, cum_u, cum_l, h
             m = min(_TILE, nv - q0)
             _gather_tile(X, idx, q0, m, mu, xt, nrm)
             _nearest(tiles, xt, m, W, cst, acc, best, second, lab)
-            for t in range(m):
-                i = idx[q0 + t]
-                if second[t] - best[t] <= margin:
-                    new, d1, d2 = _exact_two(X, i, C)
-                    up = math.sqrt(d1)
-                    low = math.sqrt(d2)
-                else:
-                    new = lab[t]
-                    x2 = np.float64(nrm[t])
-                    up = math.sqrt(max(np.float64(best[t]) + x2 + err, 0.0))
-                    low = math.sqrt(max(np.float64(second[t]) + x2 - err, 0.0))
-                ub[i] = _f32_up(up * (1.0 + 1e-12) - cum_u[new])
-                lb[i] = _f32_down(low * (1.0 - 1e-12) + cum_l[new])
-                old = labels[i]
-                if init:
-                    if old != new:
-                        changed += 1
-                        labels[i] = new
-                    pc[new] += 1.0
-                    for f in range(d):
-                        ps[new, f] += X[i, f]
-                elif old != new:
-                    changed += 1
-                    labels[i] = new
-                    pc[new] += 1.0
-                    pc[old] -= 1.0
-                    for f in range(d):
-                        v = np.float64(X[i, f])
-                        ps[new, f] += v
-                        ps[old, f] -= v
+            changed += _hamerly_update(X, idx[q0:q0 + m], lab, best, second, nrm, margin, err,
+                                       C, labels, ub, lb, cum_u, cum_l, init, ps, pc)
         pch[b] = changed
         pvis[b] = nv
 
