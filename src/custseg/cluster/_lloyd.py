@@ -1189,10 +1189,11 @@ def select_algorithm(n_samples: int, n_features: int, n_clusters: int, *,
     plus a Lloyd-like assignment, slower per row because the rows are gathered, for the rows
     whose bounds fail (typically 10-40 % on overlapping segments). With the generic distance
     kernel the two tie at ``k * d = 64`` and Hamerly is faster from 256 (16 x 16: 727 vs
-    860 ms for 50 iterations; 16 x 32: ~3x). With a register kernel (at most 8 features)
-    Lloyd stays faster well beyond: 604 vs 926 ms at 32 x 8, 1.01 vs 1.23 s at 64 x 8, a tie
-    at 128 x 8. Lloyd is also used with sample weights (Hamerly's incremental sums assume
-    equal weights), for ``k < 3``, and below ``4 * 8192`` rows.
+    860 ms for 50 iterations; 16 x 32: ~3x). With a register kernel (at most 8 features,
+    which Hamerly's gathered tiles use too) Lloyd stays as fast or faster up to 64 x 8 (627 vs
+    878 ms at 32 x 8, 1.09 vs 1.13 s at 64 x 8) and Hamerly wins at 128 x 8 (1.49 vs 1.80 s).
+    Lloyd is also used with sample weights (Hamerly's incremental sums assume equal weights),
+    for ``k < 3``, and below ``4 * 8192`` rows.
 
     Parameters
     ----------
