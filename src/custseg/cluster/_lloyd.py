@@ -204,7 +204,7 @@ def _tile_nearest(xt, m, W, cst, acc, best, second, lab):  # pragma: no cover - 
             lab[t] = np.int32(j) if a < b else lab[t]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # (a call of its own cost the Lloyd pass ~4 %)
 def _nearest(tiles, xt, m, W, cst, acc, best, second, lab):  # pragma: no cover - numba
     """The distance kernel ``tiles`` (:func:`_tile_kernel`) on one tile: 0 is
     :func:`_tile_nearest`, else a register-blocked kernel of :mod:`._tiles` (then ``W``/``cst``
