@@ -53,12 +53,12 @@ import argparse
 import contextlib
 import json
 import os
-import select
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -484,10 +484,9 @@ def _lockstep(peers: list[str], errs: dict[str, Any], data: Path, init: Path,
                     fail(peer, "exited early")
                     continue
                 while True:
-                    ready, _, _ = select.select([proc.stdout], [], [], args.timeout)
-                    line = proc.stdout.readline() if ready else None
+                    line = _readline(proc, args.timeout)
                     if not line:
-                        fail(peer, "timed out" if line is None else "exited early")
+                        fail(peer, "exited early, or timed out")
                         break
                     if line.startswith("T "):
                         break
@@ -512,6 +511,18 @@ def _lockstep(peers: list[str], errs: dict[str, Any], data: Path, init: Path,
     return rows
 
 
+
+
+def _readline(proc: subprocess.Popen, timeout: float) -> str:
+    """The next line of ``proc``'s output, or "" if it ends first; a child silent for
+    ``timeout`` seconds is killed. (Not ``select``: it watches the pipe, not lines that the
+    file object already buffered.)"""
+    watchdog = threading.Timer(timeout, proc.kill)
+    watchdog.start()
+    try:
+        return proc.stdout.readline()
+    finally:
+        watchdog.cancel()
 
 
 def _row(peer: str, p: dict[str, Any], peak_rss_mb: float | None) -> dict[str, Any]:

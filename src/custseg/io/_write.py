@@ -482,13 +482,6 @@ def _text_bytes(chunk: Any) -> memoryview:
     return memoryview(data[offsets[0]:offsets[-1]])
 
 
-def _arrow_csv_body(frame: pd.DataFrame, guard: bool) -> bytes | None:
-    """The rows of ``frame`` as CSV bytes (``\n`` line ends); None when a column needs
-    pandas' own formatting. (:func:`write_csv` writes the chunks without joining them.)"""
-    chunks = _arrow_csv_lines(frame, guard)
-    return None if chunks is None else b"".join(_text_bytes(c) for c in chunks)
-
-
 def _has_carriage_return(frame: pd.DataFrame) -> bool:
     if any("\r" in str(c) for c in frame.columns):
         return True

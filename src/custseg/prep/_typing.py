@@ -73,14 +73,9 @@ def _parse_arrow_fast(chunked: Any) -> ParsedColumn | None:
         direct = pc.cast(chunked, pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         direct = None
-    if direct is not None:
-        values = direct.to_numpy(zero_copy_only=False).astype(np.float64, copy=True)
-        missing = pc.is_null(chunked).to_numpy(zero_copy_only=False).astype(bool, copy=False)
-        # text "nan" is a missing token, "inf" an invalid value: NaN goes the long way round
-        if not (np.isnan(values) & ~missing).any():
-            invalid = np.isinf(values)
-            values[invalid] = np.nan
-            return ParsedColumn(values, missing, invalid, ".")
+    # (text "nan" is a missing token, which only the trimming path below recognises)
+    if direct is not None and not pc.any(pc.is_nan(direct)).as_py():
+        return _arrow_parsed(direct, pc.is_null(chunked))
     trimmed = pc.utf8_trim_whitespace(chunked)
     missing_pa = pc.or_(pc.is_null(trimmed), pc.fill_null(
         pc.is_in(pc.utf8_lower(trimmed), value_set=pa.array(sorted(MISSING_TOKENS))), False))
@@ -89,10 +84,16 @@ def _parse_arrow_fast(chunked: Any) -> ParsedColumn | None:
                             pa.float64())
     except pa.ArrowInvalid:
         return None
+    return _arrow_parsed(values_pa, missing_pa)
+
+
+def _arrow_parsed(values_pa: Any, missing_pa: Any) -> ParsedColumn:
+    """A :class:`ParsedColumn` from Arrow's float values and missing flags: "inf" and "nan"
+    text that is not a missing token is invalid."""
     values = values_pa.to_numpy(zero_copy_only=False).astype(np.float64, copy=True)
     missing = missing_pa.to_numpy(zero_copy_only=False).astype(bool, copy=False)
     with np.errstate(invalid="ignore"):
-        invalid = np.isinf(values) | (np.isnan(values) & ~missing)  # "inf", "nan" text
+        invalid = np.isinf(values) | (np.isnan(values) & ~missing)
     values[invalid] = np.nan
     return ParsedColumn(values, missing, invalid, ".")
 
