@@ -67,3 +67,33 @@ def test_constant_default_rfm_feature_is_left_out_and_recorded(tmp_path):
     with pytest.raises(SchemaError, match="constant"):  # named by the user: still an error
         run_segment(src, tmp_path / "out2", SegmentOptions(
             transactions=True, k=2, features=["recency_days", "frequency", "monetary"]))
+
+
+@pytest.mark.parametrize("noise", [False, True])
+def test_dispersion_metrics_equal_scikit_learn(noise):
+    """The run's Calinski-Harabasz and Davies-Bouldin are scikit-learn's scores of the
+    clustered customers (noise, label -1, left out)."""
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+
+    from custseg._pipeline import _dispersion_metrics
+
+    rng = np.random.default_rng(7)
+    Z = np.concatenate([rng.normal(c, 1.0, size=(300, 3)) for c in (0.0, 4.0, 9.0)])
+    labels = np.repeat(np.arange(3), 300)
+    rng.shuffle(labels[:450])  # overlapping, unequal clusters
+    if noise:
+        labels[rng.choice(len(labels), 100, replace=False)] = -1
+    got = _dispersion_metrics(Z, labels)
+    keep = labels >= 0
+    assert got["calinski_harabasz"] == pytest.approx(
+        calinski_harabasz_score(Z[keep], labels[keep]), rel=1e-10)
+    assert got["davies_bouldin"] == pytest.approx(
+        davies_bouldin_score(Z[keep], labels[keep]), rel=1e-10)
+
+
+def test_dispersion_metrics_need_two_segments():
+    from custseg._pipeline import _dispersion_metrics
+
+    Z = np.arange(12.0).reshape(6, 2)
+    assert _dispersion_metrics(Z, np.zeros(6, dtype=int)) == {}
+    assert _dispersion_metrics(Z, np.array([0, 0, 0, -1, -1, -1])) == {}

@@ -330,14 +330,20 @@ def _silhouette_metrics(Z: np.ndarray, labels: np.ndarray, seed: int | None,
 
 def _dispersion_metrics(Z: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
     """``calinski_harabasz`` and ``davies_bouldin`` of :func:`quality_metrics`, on every
-    clustered customer (empty when fewer than 2 segments or 3 customers are clustered)."""
-    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+    clustered customer (empty when fewer than 2 segments or 3 customers are clustered).
+
+    Both from the cluster means, sizes and spreads of one pass over ``Z`` (the formulas of
+    scikit-learn's scores, which choosing k uses too): scikit-learn's own functions gather
+    each cluster's rows and took 0.3 s for a million customers.
+    """
+    from .select._metrics import partition_scores
 
     Zm, lm = _clustered(Z, labels)
     if len(lm) < 3 or lm.min() == lm.max():  # (fewer than 2 segments)
         return {}
-    return {"calinski_harabasz": float(calinski_harabasz_score(Zm, lm)),
-            "davies_bouldin": float(davies_bouldin_score(Zm, lm))}
+    scores = partition_scores(np.ascontiguousarray(Zm, dtype=np.float64), lm, int(lm.max()) + 1)
+    return {"calinski_harabasz": float(scores["calinski_harabasz"]),
+            "davies_bouldin": float(scores["davies_bouldin"])}
 
 
 def _is_constant(values: pd.Series) -> bool:
