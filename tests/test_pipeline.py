@@ -70,19 +70,22 @@ def test_constant_default_rfm_feature_is_left_out_and_recorded(tmp_path):
 
 
 @pytest.mark.parametrize("noise", [False, True])
-def test_dispersion_metrics_equal_scikit_learn(noise):
+@pytest.mark.parametrize("numbers", [(0, 1, 2), (0, 2, 5)])
+def test_dispersion_metrics_equal_scikit_learn(noise, numbers):
     """The run's Calinski-Harabasz and Davies-Bouldin are scikit-learn's scores of the
-    clustered customers (noise, label -1, left out)."""
+    clustered customers (noise, label -1, left out; gaps in the segment numbers ignored)."""
     from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 
     from custseg._pipeline import _dispersion_metrics
 
     rng = np.random.default_rng(7)
     Z = np.concatenate([rng.normal(c, 1.0, size=(300, 3)) for c in (0.0, 4.0, 9.0)])
-    labels = np.repeat(np.arange(3), 300)
+    labels = np.repeat(np.array(numbers), 300)
     rng.shuffle(labels[:450])  # overlapping, unequal clusters
     if noise:
         labels[rng.choice(len(labels), 100, replace=False)] = -1
+        labels[labels == numbers[1]] = -1  # a segment that keeps two customers, the
+        labels[:2] = numbers[1]  # rest of it noise
     got = _dispersion_metrics(Z, labels)
     keep = labels >= 0
     assert got["calinski_harabasz"] == pytest.approx(
@@ -97,3 +100,5 @@ def test_dispersion_metrics_need_two_segments():
     Z = np.arange(12.0).reshape(6, 2)
     assert _dispersion_metrics(Z, np.zeros(6, dtype=int)) == {}
     assert _dispersion_metrics(Z, np.array([0, 0, 0, -1, -1, -1])) == {}
+    # a segment per customer: scikit-learn refuses to score it, custseg reports no score
+    assert _dispersion_metrics(Z[:3], np.array([0, 1, 2])) == {}

@@ -342,6 +342,8 @@ def _dispersion_metrics(Z: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
     if len(lm) < 3 or lm.min() == lm.max():  # (fewer than 2 segments)
         return {}
     scores = partition_scores(np.ascontiguousarray(Zm, dtype=np.float64), lm, int(lm.max()) + 1)
+    if np.isnan(scores["calinski_harabasz"]):  # a segment per customer: no score is defined
+        return {}
     return {"calinski_harabasz": float(scores["calinski_harabasz"]),
             "davies_bouldin": float(scores["davies_bouldin"])}
 
