@@ -152,3 +152,29 @@ def test_a_block_of_midnights_takes_its_columns_format(tmp_path, monkeypatch):
     write_csv(frame, tmp_path / "s.csv")
     assert (tmp_path / "s.csv").read_text() == (
         "d,n\n2024-01-01 00:00:00,1\n2024-01-02 00:00:00,2\n2024-01-03 08:00:00,3\n")
+
+
+def test_a_later_block_left_to_pandas_writes_the_whole_table_with_pandas(tmp_path, monkeypatch):
+    """Blocks are formatted two at a time; when one past the first needs pandas' writer, the
+    file is pandas' whole, and no partial or temporary file is left."""
+    from custseg.io import _write
+
+    monkeypatch.setattr(_write, "_CSV_BLOCK_ROWS", 2)
+    monkeypatch.setattr(_write, "_ARROW_MIN_ROWS", 1)
+    frame = pd.DataFrame({"id": list("abcdefg"), "n": range(7)})
+    monkeypatch.setattr(_write, "_arrow_text_column", _failing_after(2, _write._arrow_text_column))
+    write_csv(frame, tmp_path / "s.csv")
+    assert (tmp_path / "s.csv").read_bytes() == frame.to_csv(index=False).encode()
+    assert [p.name for p in tmp_path.iterdir()] == ["s.csv"]
+
+
+def _failing_after(n_blocks, real):
+    """``_arrow_text_column`` that leaves every column after the first ``n_blocks`` blocks'
+    to pandas (returns None), whatever the column holds."""
+    calls = {"n": 0}
+
+    def column(s, guard, date_only=False):
+        calls["n"] += 1
+        return None if calls["n"] > 2 * n_blocks else real(s, guard, date_only)
+
+    return column
