@@ -102,3 +102,34 @@ def test_dispersion_metrics_need_two_segments():
     assert _dispersion_metrics(Z, np.array([0, 0, 0, -1, -1, -1])) == {}
     # a segment per customer: scikit-learn refuses to score it, custseg reports no score
     assert _dispersion_metrics(Z[:3], np.array([0, 1, 2])) == {}
+
+
+@pytest.mark.parametrize("noise", [False, True])
+def test_silhouette_metric_is_scikit_learns_on_the_fixed_sample(noise):
+    """The run's silhouette is scikit-learn's ``silhouette_score`` of the same seeded sample
+    of clustered customers."""
+    from sklearn.metrics import silhouette_score
+
+    from custseg._pipeline import _silhouette_metrics
+
+    rng = np.random.default_rng(11)
+    Z = np.concatenate([rng.normal(c, 1.0, size=(700, 3)) for c in (0.0, 3.0, 7.0)])
+    labels = np.repeat(np.arange(3), 700)
+    if noise:
+        labels[rng.choice(len(labels), 300, replace=False)] = -1
+    got = _silhouette_metrics(Z, labels, seed=5, sample=500)
+    keep = labels >= 0
+    idx = np.random.default_rng(5).choice(int(keep.sum()), size=500, replace=False)
+    expected = silhouette_score(Z[keep][idx], labels[keep][idx])
+    assert got == {"silhouette": pytest.approx(expected, rel=1e-12),
+                   "silhouette_sample_size": 500}
+
+
+def test_silhouette_metric_needs_two_segments_and_fewer_than_customers():
+    from custseg._pipeline import _silhouette_metrics
+
+    Z = np.arange(12.0).reshape(6, 2)
+    assert _silhouette_metrics(Z, np.zeros(6, dtype=int), seed=0) == {}
+    # every sampled customer alone in its segment: no silhouette, the sample size only
+    assert _silhouette_metrics(Z[:3], np.array([0, 1, 2]), seed=0) == {
+        "silhouette_sample_size": 3}
