@@ -1206,7 +1206,9 @@ def select_algorithm(n_samples: int, n_features: int, n_clusters: int, *,
     kernel the two tie at ``k * d = 64`` and Hamerly is faster from 256 (16 x 16: 727 vs
     860 ms for 50 iterations; 16 x 32: ~3x). With a register kernel (at most 8 features,
     which Hamerly's gathered tiles use too) Lloyd stays as fast or faster up to 64 x 8 (627 vs
-    878 ms at 32 x 8, 1.09 vs 1.13 s at 64 x 8) and Hamerly wins at 128 x 8 (1.49 vs 1.80 s).
+    878 ms at 32 x 8, 1.09 vs 1.13 s at 64 x 8) and Hamerly wins at 128 x 8 (1.49 vs 1.80 s;
+    after the Lloyd pass's tiles grew to 1024 rows: 0.95 vs 1.06 s at 64 x 8, 1.43 vs 1.66 s
+    at 128 x 8, 2.37 vs 3.26 s at 256 x 8, so the rule stands).
     Lloyd is also used with sample weights (Hamerly's incremental sums assume equal weights),
     for ``k < 3``, and below ``4 * 8192`` rows.
 
