@@ -300,9 +300,9 @@ def _silhouette_metrics(Z: np.ndarray, labels: np.ndarray, seed: int | None,
     fewer than 2 segments or 3 customers are clustered).
 
     The mean silhouette of a fixed random sample, by :func:`custseg.select._metrics.silhouettes`
-    (scikit-learn's ``silhouette_score`` to ~1e-15, choosing k uses it too): its numba pass sums
-    each row's distances per segment without a distance matrix, 0.17 s for 10,000 customers
-    where scikit-learn took 0.8 s.
+    (scikit-learn's ``silhouette_score`` to ~1e-13 relative; choosing k uses it too): its numba
+    pass sums each row's distances per segment without a distance matrix, 0.17 s for 10,000
+    customers where scikit-learn took 0.8 s.
     """
     from .select._metrics import silhouettes
 

@@ -162,19 +162,20 @@ def test_a_later_block_left_to_pandas_writes_the_whole_table_with_pandas(tmp_pat
     monkeypatch.setattr(_write, "_CSV_BLOCK_ROWS", 2)
     monkeypatch.setattr(_write, "_ARROW_MIN_ROWS", 1)
     frame = pd.DataFrame({"id": list("abcdefg"), "n": range(7)})
-    monkeypatch.setattr(_write, "_arrow_text_column", _failing_after(2, _write._arrow_text_column))
+    # the first two blocks' two columns are formatted, the rest left to pandas
+    monkeypatch.setattr(_write, "_arrow_text_column", _failing_after(4, _write._arrow_text_column))
     write_csv(frame, tmp_path / "s.csv")
     assert (tmp_path / "s.csv").read_bytes() == frame.to_csv(index=False).encode()
     assert [p.name for p in tmp_path.iterdir()] == ["s.csv"]
 
 
-def _failing_after(n_blocks, real):
-    """``_arrow_text_column`` that leaves every column after the first ``n_blocks`` blocks'
-    to pandas (returns None), whatever the column holds."""
+def _failing_after(n_calls, real):
+    """``_arrow_text_column`` that formats ``n_calls`` columns, then leaves every column to
+    pandas (returns None), whatever it holds."""
     calls = {"n": 0}
 
     def column(s, guard, date_only=False):
         calls["n"] += 1
-        return None if calls["n"] > 2 * n_blocks else real(s, guard, date_only)
+        return None if calls["n"] > n_calls else real(s, guard, date_only)
 
     return column

@@ -87,7 +87,6 @@ class Preprocessor:
         nan = np.isnan(X)
         has_nan = bool(nan.any())
         n_missing = nan.sum(axis=0) if has_nan else np.zeros(X.shape[1], dtype=np.int64)
-        del nan
         all_missing = [f for f, m in zip(self.feature_names_, n_missing, strict=True)
                        if m == X.shape[0]]
         if all_missing:
@@ -99,7 +98,8 @@ class Preprocessor:
             self.impute_values_ = np.nanmean(X, axis=0)
         self.n_imputed_ = n_missing.astype(int)
         if has_nan:
-            X = np.where(np.isnan(X), self.impute_values_, X)
+            X = np.where(nan, self.impute_values_, X)
+        del nan
 
         if self.log_transform is None:
             self.log1p_ = np.zeros(X.shape[1], dtype=bool)
@@ -178,8 +178,10 @@ class Preprocessor:
     def transform_matrix(self, X: np.ndarray) -> np.ndarray:
         """Apply the learned preprocessing to a float matrix whose NaNs are missing values."""
         X = np.asarray(X, dtype=np.float64)
-        if np.isnan(X).any():
-            X = np.where(np.isnan(X), self.impute_values_, X)
+        nan = np.isnan(X)
+        if nan.any():
+            X = np.where(nan, self.impute_values_, X)
+        del nan
         X = self._apply_log(X)
         if self.clip_low_ is not None:
             X = np.clip(X, self.clip_low_, self.clip_high_)
