@@ -1,0 +1,195 @@
+"""The per-customer level in numba (numeric customer IDs) against the SQL level: the same
+features, bit for bit, and the same summary, on logs made to hit every branch."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import custseg.features._rfm as rfm_module
+from custseg.features import rfm
+from custseg.features._rfm_dense import _ranks, customer_numbers
+
+TIMINGS = "timings_seconds"
+
+
+def both_paths(monkeypatch: pytest.MonkeyPatch, log: object, **kwargs: object) -> tuple:
+    """rfm() through the numba level, then through the SQL level."""
+    monkeypatch.setattr(rfm_module, "USE_DENSE", True)
+    dense = rfm(log, **kwargs)
+    monkeypatch.setattr(rfm_module, "USE_DENSE", False)
+    sql = rfm(log, **kwargs)
+    return dense, sql
+
+
+def assert_same(dense: object, sql: object) -> None:
+    pd.testing.assert_frame_equal(dense.features, sql.features, check_exact=True)
+    pd.testing.assert_frame_equal(dense.rejects, sql.rejects, check_exact=True)
+    a = {k: v for k, v in dense.summary.items() if k != TIMINGS}
+    b = {k: v for k, v in sql.summary.items() if k != TIMINGS}
+    assert a.keys() == b.keys()
+    for key in a:
+        if isinstance(a[key], float):
+            assert a[key] == pytest.approx(b[key], rel=1e-13, abs=1e-9), key
+        else:
+            assert a[key] == b[key], key
+
+
+def make_log(ids: list, id_dtype: str) -> pd.DataFrame:
+    """A log that has purchases, returns, a cancellation invoice, a customer with returns
+    only, a customer whose only line has a zero price, a missing ID and dates before 1970."""
+    n = len(ids)
+    rng = np.random.default_rng(n)
+    invoices = [f"{'C' if i % 7 == 3 else ''}{500 + i // 2}" for i in range(n)]
+    qty = rng.integers(1, 9, n)
+    qty[[i for i in range(n) if invoices[i].startswith("C")]] *= -1
+    dates = (np.datetime64("1969-12-30T23:00") + rng.integers(0, 400, n).astype("timedelta64[D]")
+             + rng.integers(0, 1440, n).astype("timedelta64[m]"))
+    price = np.round(rng.uniform(0.1, 30, n), 2)
+    log = pd.DataFrame({"CustomerID": pd.array(ids, dtype=id_dtype), "InvoiceNo": invoices,
+                        "InvoiceDate": dates, "Quantity": qty, "UnitPrice": price})
+    return log
+
+
+ID_SETS = {
+    "dense int64": ([12346 + i % 40 for i in range(200)], "Int64"),
+    "negative and zero": ([-5 + i % 11 for i in range(120)], "Int64"),
+    "sparse (sort path)": ([(i % 30) * 10**12 + 7 for i in range(150)], "Int64"),
+    "int32": ([100 + i % 25 for i in range(90)], "Int32"),
+    "uint16": ([i % 17 for i in range(60)], "UInt16"),
+    "float, integral": ([17850.0 + i % 33 for i in range(130)], "Float64"),
+}
+
+
+@pytest.mark.parametrize("name", list(ID_SETS))
+def test_numeric_ids_give_the_sql_level_result(monkeypatch: pytest.MonkeyPatch,
+                                               name: str) -> None:
+    ids, dtype = ID_SETS[name]
+    log = make_log(ids, dtype)
+    log.loc[5, "CustomerID"] = None  # missing_customer_id
+    log.loc[7, "UnitPrice"] = 0.0  # non_positive_price
+    dense, sql = both_paths(monkeypatch, log)
+    assert_same(dense, sql)
+    assert dense.summary["lines_excluded"] == 2
+
+
+def test_customers_without_usable_lines_and_returns_only(monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path) -> None:
+    log = make_log([1, 2, 3, 4, 5, 6] * 5, "Int64")
+    log = pd.concat([log, pd.DataFrame({
+        "CustomerID": pd.array([99, 98, 97], dtype="Int64"),
+        "InvoiceNo": ["900", "C901", "902"],
+        "InvoiceDate": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03"]),
+        "Quantity": [1, -2, 3], "UnitPrice": [0.0, 4.0, -1.0]})], ignore_index=True)
+    path = tmp_path / "log.parquet"
+    log.to_parquet(path)
+    dense, sql = both_paths(monkeypatch, path)
+    assert_same(dense, sql)
+    f = dense.features.set_index("CustomerID")
+    assert f.loc["99", "n_lines"] == 0 and f.loc["97", "n_lines"] == 0  # idle customers
+    assert f.loc["98", "frequency"] == 0 and f.loc["98", "monetary"] == -8.0  # returns only
+    assert pd.isna(f.loc["98", "first_purchase"])
+    assert dense.summary["customers_without_usable_lines"] == 2
+
+
+@pytest.mark.parametrize("kwargs", [
+    {}, {"cancellation_prefix": None}, {"as_of": "1970-06-01"}, {"duplicates": "drop"}])
+def test_options(monkeypatch: pytest.MonkeyPatch, kwargs: dict) -> None:
+    log = make_log([7 + i % 13 for i in range(150)], "Int64")
+    log = pd.concat([log, log.iloc[:4]], ignore_index=True)  # exact duplicates
+    assert_same(*both_paths(monkeypatch, log, **kwargs))
+
+
+def test_amount_and_no_invoice(monkeypatch: pytest.MonkeyPatch) -> None:
+    log = make_log([3 + i % 9 for i in range(80)], "Int64")
+    log = log.assign(Amount=log["Quantity"] * log["UnitPrice"]).drop(
+        columns=["Quantity", "UnitPrice", "InvoiceNo"])
+    dense, sql = both_paths(monkeypatch, log)
+    assert_same(dense, sql)
+    assert dense.summary["frequency_definition"] == "distinct purchase days"
+
+
+def test_non_integral_and_text_ids_take_the_sql_level(monkeypatch: pytest.MonkeyPatch) -> None:
+    log = make_log([1.5 + i % 4 for i in range(40)], "Float64")
+    assert_same(*both_paths(monkeypatch, log))
+    calls = []
+    monkeypatch.setattr(rfm_module, "reduce_keys", lambda *a: calls.append(a))
+    rfm(log.assign(CustomerID=log["CustomerID"].astype(str)))
+    assert calls == []  # text IDs never reach the numba level
+
+
+def test_memory_limit_keeps_the_sql_level(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    monkeypatch.setattr(rfm_module, "reduce_keys", lambda *a: calls.append(a))
+    res = rfm(make_log([1, 2, 3] * 10, "Int64"), memory_limit="1GB")
+    assert calls == [] and len(res.features) == 3
+
+
+row = st.fixed_dictionaries({
+    "CustomerID": st.one_of(st.none(), st.integers(-3, 6), st.just(2**40)),
+    "InvoiceNo": st.sampled_from(["1", "2", "3", "C4", "C5"]),
+    "day": st.integers(-3, 40),
+    "Quantity": st.sampled_from([1, 2, 5, -1, -4, 0]),
+    "UnitPrice": st.sampled_from([0.1, 0.7, 3.3, 1e15, 0.0, -2.0, math.nan]),
+})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(st.lists(row, min_size=1, max_size=30))
+def test_fuzz_numba_level_equals_sql_level(monkeypatch: pytest.MonkeyPatch,
+                                           rows: list[dict]) -> None:
+    frame = pd.DataFrame(rows)
+    log = pd.DataFrame({
+        "CustomerID": pd.array(frame["CustomerID"].tolist(), dtype="Int64"),
+        "InvoiceNo": frame["InvoiceNo"],
+        "InvoiceDate": np.datetime64("1969-12-25T12:00") + frame["day"].to_numpy().astype(
+            "timedelta64[D]"),
+        "Quantity": frame["Quantity"], "UnitPrice": frame["UnitPrice"]})
+    if not ((log["CustomerID"].notna()) & (log["UnitPrice"] > 0)
+            & (log["Quantity"] != 0)).any():
+        return  # nothing usable: a SchemaError either way, tested elsewhere
+    assert_same(*both_paths(monkeypatch, log))
+
+
+@pytest.mark.parametrize(("values", "expected"), [
+    (np.array([3, -1, 7], np.int64), [3, -1, 7]),
+    (np.array([3.0, -0.0, 7.0]), [3, 0, 7]),
+    (np.array([3.5]), None),
+    (np.array([np.inf]), None),
+    (np.array([2**63], np.uint64), None),
+    (np.array([5], np.uint32), [5]),
+])
+def test_customer_numbers(values: np.ndarray, expected: list | None) -> None:
+    got = customer_numbers(values)
+    assert (got is None) if expected is None else got.tolist() == expected
+
+
+@pytest.mark.parametrize("spread", [1, 10**13])
+def test_ranks_sort_numbers_dense_or_sparse(spread: int) -> None:
+    rng = np.random.default_rng(spread % 97)
+    cust = rng.integers(0, 500, 2000) * spread - 3
+    extra = np.array([1000 * spread, -7 * spread], np.int64)
+    key, rank = _ranks(cust, extra)
+    expected = np.unique(np.concatenate([cust, extra]))
+    np.testing.assert_array_equal(key, expected)
+    np.testing.assert_array_equal(key[rank], cust)
+
+
+def test_online_retail_numeric_ids(monkeypatch: pytest.MonkeyPatch, online_retail: Path) -> None:
+    """UCI Online Retail read by pandas (CustomerID a float column with NaN), through both
+    levels: the same 4,372 customers and features."""
+    log = pd.read_csv(online_retail, encoding="latin-1",
+                      dtype={"InvoiceNo": str, "StockCode": str},
+                      parse_dates=["InvoiceDate"], date_format="%m/%d/%Y %H:%M")
+    assert log["CustomerID"].dtype == np.float64
+    dense, sql = both_paths(monkeypatch, log)
+    assert_same(dense, sql)
+    assert dense.summary["customers"] == 4372
+    assert dense.summary["customer_id_normalised"] is True
