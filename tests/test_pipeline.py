@@ -133,3 +133,35 @@ def test_silhouette_metric_needs_two_segments_and_fewer_than_customers():
     # every sampled customer alone in its segment: no silhouette, the sample size only
     assert _silhouette_metrics(Z[:3], np.array([0, 1, 2]), seed=0) == {
         "silhouette_sample_size": 3}
+
+
+def test_transaction_run_takes_the_numba_level_with_the_same_outputs(tmp_path, monkeypatch):
+    """The pipeline loads numba while DuckDB reads the log, so rfm() takes its per-customer
+    level in numba (for logs of at least DENSE_MIN_KEYS keys; lowered here): the segments are
+    those of the SQL level."""
+    import custseg.features._rfm as rfm_module
+    import custseg.features._rfm_dense as rfm_dense
+
+    rng = np.random.default_rng(3)
+    n = 600
+    log = pd.DataFrame({
+        "InvoiceNo": [f"{'C' if i % 11 == 0 else ''}{9000 + i // 3}" for i in range(n)],
+        "CustomerID": (12000 + rng.integers(0, 80, n)).astype("int64"),
+        "InvoiceDate": pd.Timestamp("2011-01-01") + pd.to_timedelta(rng.integers(0, 300, n),
+                                                                    unit="D"),
+        "Quantity": rng.integers(1, 9, n), "UnitPrice": rng.uniform(0.5, 20, n).round(2)})
+    log.loc[log["InvoiceNo"].str.startswith("C"), "Quantity"] *= -1
+    src = tmp_path / "orders.parquet"
+    log.to_parquet(src)
+    calls = []
+    real = rfm_dense.reduce_keys
+    monkeypatch.setattr(rfm_dense, "reduce_keys", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(rfm_module, "DENSE_MIN_KEYS", 0)
+    options = SegmentOptions(transactions=True, k=3, n_init=2, seed=0)
+    run_segment(src, tmp_path / "numba", options)
+    assert calls == [1]
+    monkeypatch.setattr(rfm_module, "USE_DENSE", False)
+    run_segment(src, tmp_path / "sql", options)
+    assert calls == [1]
+    for name in ("segments.csv", "profiles.csv"):
+        assert (tmp_path / "numba" / name).read_bytes() == (tmp_path / "sql" / name).read_bytes()

@@ -402,6 +402,15 @@ RFM_FEATURES = ["recency_days", "frequency", "monetary"]
 RFM_LOG_FEATURES = ["frequency", "monetary"]
 
 
+def _load_numba_level() -> None:
+    try:
+        from .features._rfm_dense import warm_up
+
+        warm_up()
+    except Exception:  # noqa: BLE001 - an optimisation: rfm() works without it
+        logger.debug("numba warm-up failed", exc_info=True)
+
+
 @dataclass
 class _Derived:
     """A transaction log turned into a customer table, shaped like a ``ReadResult``."""
@@ -422,6 +431,11 @@ def derive_customers(source: str | Path, opts: SegmentOptions,
     release the GIL)."""
     from .features import rfm
 
+    if background is not None:
+        # numba's import and first kernel load, while DuckDB reads the log (it releases the
+        # GIL): rfm() then takes its per-customer level in numba, and k-means finds numba
+        # loaded.
+        background.submit(_load_numba_level)
     digest = background.submit(_file_sha256, Path(source)) if background is not None else None
     res = rfm(str(source), **opts.rfm)
     frame = res.features

@@ -4,6 +4,7 @@ features, bit for bit, and the same summary, on logs made to hit every branch.""
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import custseg.features._rfm as rfm_module
+import custseg.features._rfm_dense as rfm_dense
 from custseg.features import rfm
 from custseg.features._rfm_dense import _ranks, customer_numbers
 
@@ -115,20 +117,59 @@ def test_amount_and_no_invoice(monkeypatch: pytest.MonkeyPatch) -> None:
     assert dense.summary["frequency_definition"] == "distinct purchase days"
 
 
-def test_non_integral_and_text_ids_take_the_sql_level(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def reduce_calls(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Records the calls of the numba level (which then runs as usual)."""
+    calls: list = []
+    real = rfm_dense.reduce_keys
+    monkeypatch.setattr(rfm_dense, "reduce_keys", lambda *a: calls.append(1) or real(*a))
+    return calls
+
+
+def test_non_integral_and_text_ids_take_the_sql_level(monkeypatch: pytest.MonkeyPatch,
+                                                     reduce_calls: list) -> None:
     log = make_log([1.5 + i % 4 for i in range(40)], "Float64")
     assert_same(*both_paths(monkeypatch, log))
-    calls = []
-    monkeypatch.setattr(rfm_module, "reduce_keys", lambda *a: calls.append(a))
     rfm(log.assign(CustomerID=log["CustomerID"].astype(str)))
-    assert calls == []  # text IDs never reach the numba level
+    assert reduce_calls == []  # neither reaches the numba level
 
 
-def test_memory_limit_keeps_the_sql_level(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = []
-    monkeypatch.setattr(rfm_module, "reduce_keys", lambda *a: calls.append(a))
+def test_memory_limit_keeps_the_sql_level(monkeypatch: pytest.MonkeyPatch,
+                                          reduce_calls: list) -> None:
+    monkeypatch.setattr(rfm_module, "USE_DENSE", True)
     res = rfm(make_log([1, 2, 3] * 10, "Int64"), memory_limit="1GB")
-    assert calls == [] and len(res.features) == 3
+    assert reduce_calls == [] and len(res.features) == 3
+
+
+@pytest.mark.parametrize(("n_keys", "numba_loaded", "expected"), [
+    (10, True, False),  # small: the SQL level
+    (200_000, True, True),  # numba loaded anyway: the numba level pays
+    (200_000, False, False),  # a fresh process: its import costs more than it saves
+    (6_000_000, False, True),  # ... unless the log is very big
+])
+def test_the_numba_level_runs_where_it_pays(monkeypatch: pytest.MonkeyPatch, n_keys: int,
+                                            numba_loaded: bool, expected: bool) -> None:
+    monkeypatch.setattr(rfm_module, "USE_DENSE", None)
+    modules = dict(sys.modules)
+    if not numba_loaded:
+        modules.pop("numba", None)
+    monkeypatch.setattr(sys, "modules", modules)
+    assert rfm_module._dense_pays(n_keys) is expected
+
+
+def test_warm_up_compiles_nothing_new() -> None:
+    """The warm-up loads the very specialisations a run uses (else it would compile)."""
+    rfm_dense.warm_up()
+    before = {f: len(f.signatures) for f in (rfm_dense._offset_ranks, rfm_dense._reduce,
+                                             rfm_dense._features)}
+    ints = make_log([5 + i % 50 for i in range(300)], "Int64")
+    floats = make_log([5.0 + i % 50 for i in range(300)], "Float64")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rfm_module, "USE_DENSE", True)
+        rfm(ints)
+        rfm(floats)  # other array flags on the way (the float IDs are converted)
+        rfm(ints, cancellation_prefix=None)  # no cancellation column
+    assert {f: len(f.signatures) for f in before} == before
 
 
 row = st.fixed_dictionaries({

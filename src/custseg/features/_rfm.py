@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import os
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import duckdb
 import numpy as np
@@ -25,7 +26,6 @@ from .._exceptions import InvalidParameterError, SchemaError
 from .._validation import InstanceOf, Interval, Options, Predicate, validate_params
 from ._columns import ColumnRoles, resolve_roles
 from ._dates import date_parser
-from ._rfm_dense import CustomerTotals, customer_numbers, reduce_keys
 from ._source import (
     FILE,
     LINE,
@@ -36,6 +36,9 @@ from ._source import (
     quote_ident,
     quote_literal,
 )
+
+if TYPE_CHECKING:
+    from ._rfm_dense import CustomerTotals
 
 __all__ = ["REASONS", "RFMResult", "rfm"]
 
@@ -480,13 +483,32 @@ def _customer_ids(con: duckdb.DuckDBPyConnection, plan: _Plan) -> _Ids:
 #: Customer ID types whose values :mod:`._rfm_dense` can take as int64 numbers.
 _DENSE_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT",
                           "UINTEGER", "UBIGINT", *_FLOAT_TYPES})
-#: Set to False (tests) to run every log through the SQL level.
-USE_DENSE = True
+#: None: the numba level when it pays (see :func:`_dense_pays`); True or False (tests): always
+#: or never, for the logs it can take.
+USE_DENSE: bool | None = None
+#: Fewer keys than this: the SQL level, which takes a few milliseconds there.
+DENSE_MIN_KEYS = 100_000
+#: In a process without numba loaded, the numba level only from this many keys on: numba's
+#: import and its first kernel load take ~1.2 s, and the level saves ~0.3-0.7 s per 2M keys.
+DENSE_COLD_MIN_KEYS = 5_000_000
+
+
+def _dense_pays(n_keys: int) -> bool:
+    if USE_DENSE is not None:
+        return USE_DENSE
+    if n_keys < DENSE_MIN_KEYS:
+        return False
+    return "numba" in sys.modules or n_keys >= DENSE_COLD_MIN_KEYS
 
 
 def _dense_customers(con: duckdb.DuckDBPyConnection, keys: pa.Table) -> CustomerTotals | None:
-    """The per-customer level in numba when every customer ID is an integer number, else None
-    (the SQL level then runs)."""
+    """The per-customer level in numba when every customer ID is an integer number and the
+    level pays, else None (the SQL level then runs)."""
+    if not _dense_pays(keys.num_rows):
+        return None
+    # Imported here, where it pays (see DENSE_COLD_MIN_KEYS).
+    from ._rfm_dense import customer_numbers, reduce_keys
+
     cust = customer_numbers(keys.column("cust").to_numpy())
     # Customers whose every line was excluded for its value or date get a row too (see
     # _add_customers_without_usable_lines).
@@ -795,12 +817,14 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
     # makes its temporary tables cheaper (text sources were numbered when loaded).
     con.execute("SET preserve_insertion_order = false")
 
-    # Numeric IDs take the per-customer level in numba, unless DuckDB must be free to spill.
-    fetch = (USE_DENSE and plan.cust_type in _DENSE_TYPES and params["memory_limit"] is None)
-    keys = _aggregate_keys(con, plan, plan.cust, fetch=fetch)
-    clock.lap("aggregate")
     lines_parsed = int(con.execute(f"SELECT count(*) FROM {SOURCE}").fetchall()[0][0])
     lines_read = lines_parsed + src.malformed
+    # Numeric IDs take the per-customer level in numba where it pays (there are at most as
+    # many keys as lines), unless DuckDB must be free to spill.
+    fetch = (plan.cust_type in _DENSE_TYPES and params["memory_limit"] is None
+             and _dense_pays(lines_parsed))
+    keys = _aggregate_keys(con, plan, plan.cust, fetch=fetch)
+    clock.lap("aggregate")
     if keys is not None:
         used = int(pc.sum(keys.column("n")).as_py() or 0)
     else:

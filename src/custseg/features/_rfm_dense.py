@@ -112,7 +112,7 @@ def _ranks(cust: np.ndarray, extra: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     lo = min(int(x.min()) for x in both)
     hi = max(int(x.max()) for x in both)
     if hi - lo < _SPAN_PER_KEY * (len(cust) + len(extra)) + 1024:
-        return _offset_ranks(cust, extra, lo, hi - lo + 1)
+        return _offset_ranks(_read_only(cust), _read_only(extra), lo, hi - lo + 1)
     key, inverse = np.unique(np.concatenate([cust, extra]), return_inverse=True)
     return key, inverse[:len(cust)]
 
@@ -160,9 +160,9 @@ def reduce_keys(keys: pa.Table, cust: np.ndarray, extra: np.ndarray) -> Customer
     is_ret = keys.column("is_ret").to_numpy()
     cancel = (keys.column("cancel").to_numpy() if "cancel" in keys.column_names
               else np.zeros(len(rank), dtype=np.bool_))
-    out = _reduce(rank, is_ret, keys.column("n").to_numpy(), keys.column("v").to_numpy(),
-                  keys.column("mn").to_numpy(), keys.column("mx").to_numpy(), cancel, len(key),
-                  get_num_threads())
+    columns = [keys.column(name).to_numpy() for name in ("n", "v", "mn", "mx")]
+    out = _reduce(_read_only(rank), _read_only(is_ret), *map(_read_only, columns),
+                  _read_only(cancel), len(key), get_num_threads())
     return CustomerTotals(key, *out)
 
 
@@ -276,3 +276,25 @@ def _features(freq, gross, returned, first_ts, last_ts, as_of_day, window_days):
         else:
             rate[c] = min(returned[c] / gross[c], 1.0)
     return recency, tenure, aov, between, rate, first, last
+
+
+def _read_only(values: np.ndarray) -> np.ndarray:
+    """A read-only view: numba compiles a kernel once per argument type, and read-only (Arrow's
+    buffers) and writable arrays are different types; the kernels always get read-only ones."""
+    view = values.view()
+    view.flags.writeable = False
+    return view
+
+
+def warm_up() -> None:
+    """Load the kernels (numba's import, its first kernel load and each kernel's cache: ~1.2 s
+    in a fresh process), with the argument types :func:`reduce_keys` and
+    :meth:`CustomerTotals.features` pass, so that no new specialisation is compiled."""
+    ints = _read_only(np.zeros(1, np.int64))
+    flags = _read_only(np.zeros(1, np.bool_))
+    floats = _read_only(np.zeros(1))
+    _offset_ranks(ints, ints, 0, 1)
+    _reduce(ints, flags, ints, floats, ints, ints, flags, 1, get_num_threads())
+    # the features take _reduce's (writable) results
+    _features(np.zeros(1, np.int64), np.zeros(1), np.zeros(1), np.zeros(1, np.int64),
+              np.zeros(1, np.int64), 0, 0)
