@@ -137,7 +137,7 @@ def test_silhouette_metric_needs_two_segments_and_fewer_than_customers():
 
 def test_transaction_run_takes_the_numba_level_with_the_same_outputs(tmp_path, monkeypatch):
     """The pipeline loads numba while DuckDB reads the log, so rfm() takes its per-customer
-    level in numba (for logs of at least DENSE_MIN_KEYS keys; lowered here): the segments are
+    level in numba (for logs of at least DENSE_MIN_LINES lines; lowered here): the segments are
     those of the SQL level."""
     import custseg.features._rfm as rfm_module
     import custseg.features._rfm_dense as rfm_dense
@@ -156,7 +156,7 @@ def test_transaction_run_takes_the_numba_level_with_the_same_outputs(tmp_path, m
     calls = []
     real = rfm_dense.reduce_keys
     monkeypatch.setattr(rfm_dense, "reduce_keys", lambda *a: calls.append(1) or real(*a))
-    monkeypatch.setattr(rfm_module, "DENSE_MIN_KEYS", 0)
+    monkeypatch.setattr(rfm_module, "DENSE_MIN_LINES", 0)
     options = SegmentOptions(transactions=True, k=3, n_init=2, seed=0)
     run_segment(src, tmp_path / "numba", options)
     assert calls == [1]

@@ -141,20 +141,20 @@ def test_memory_limit_keeps_the_sql_level(monkeypatch: pytest.MonkeyPatch,
     assert reduce_calls == [] and len(res.features) == 3
 
 
-@pytest.mark.parametrize(("n_keys", "numba_loaded", "expected"), [
+@pytest.mark.parametrize(("n_lines", "numba_loaded", "expected"), [
     (10, True, False),  # small: the SQL level
-    (200_000, True, True),  # numba loaded anyway: the numba level pays
-    (200_000, False, False),  # a fresh process: its import costs more than it saves
-    (6_000_000, False, True),  # ... unless the log is very big
+    (1_000_000, True, True),  # numba loaded anyway: the numba level pays
+    (10_000_000, False, False),  # a fresh process: its import costs more than it saves
+    (30_000_000, False, True),  # ... unless the log is very big
 ])
-def test_the_numba_level_runs_where_it_pays(monkeypatch: pytest.MonkeyPatch, n_keys: int,
+def test_the_numba_level_runs_where_it_pays(monkeypatch: pytest.MonkeyPatch, n_lines: int,
                                             numba_loaded: bool, expected: bool) -> None:
     monkeypatch.setattr(rfm_module, "USE_DENSE", None)
     modules = dict(sys.modules)
     if not numba_loaded:
         modules.pop("numba", None)
     monkeypatch.setattr(sys, "modules", modules)
-    assert rfm_module._dense_pays(n_keys) is expected
+    assert rfm_module._dense_pays(n_lines) is expected
 
 
 def test_warm_up_compiles_nothing_new() -> None:

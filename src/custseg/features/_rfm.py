@@ -366,23 +366,18 @@ def _plan(con: duckdb.DuckDBPyConnection, src: Source, roles: ColumnRoles, *,
     return plan, notes
 
 
-def _aggregate_keys(con: duckdb.DuckDBPyConnection, plan: _Plan, cust_expr: str,
-                    fetch: bool = False) -> pa.Table | None:
-    """Aggregates of the usable lines per (customer, invoice or day, return flag) into the
-    temp table ``__custseg_keys``: grouping by the key first turns the distinct count of
-    invoices into a plain count. ``v`` sums ``|value|``: purchases are positive anyway, and a
-    return counts ``-|value|``.
+def _keys_query(plan: _Plan, cust_expr: str) -> str:
+    """SQL of the aggregates of the usable lines per (customer, invoice or day, return flag):
+    grouping by the key first turns the distinct count of invoices into a plain count. ``v``
+    sums ``|value|``: purchases are positive anyway, and a return counts ``-|value|``.
 
     Values are added with ``fsum`` (compensated summation): DuckDB's threads combine partial
     sums in whatever order they finish, and with plain ``sum`` the same log gave features that
     differed in the last bit from one run to the next (3 variants in 5 runs of a 10M-line log);
     ``fsum`` costs ~3 % of this step and gave the same bits every time.
-
-    With ``fetch``, the table is returned as Arrow instead (for :mod:`._rfm_dense`), which
-    saves writing and reading it (~0.1 s for 2M keys).
     """
     cancel = (f", {plan.key_is_cancel} AS cancel" if plan.key_is_cancel else "")
-    query = f"""
+    return f"""
         SELECT cust, is_ret, count(*) AS n, fsum(abs(v)) AS v, min(ts) AS mn,
                max(ts) AS mx{cancel}
         FROM (SELECT {cust_expr} AS cust, {plan.ts} AS ts, {plan.key} AS k,
@@ -390,27 +385,36 @@ def _aggregate_keys(con: duckdb.DuckDBPyConnection, plan: _Plan, cust_expr: str,
               FROM {plan.relation} WHERE {plan.valid})
         GROUP BY cust, k, is_ret
     """
-    if fetch:
-        return con.sql(query).to_arrow_table(batch_size=1 << 30).combine_chunks()
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __custseg_keys AS {query}")
-    return None
 
 
-def _aggregate_customers(con: duckdb.DuckDBPyConnection, plan: _Plan) -> None:
-    """Per customer aggregates of ``__custseg_keys`` into the temp table ``__custseg_agg``:
-    purchases and returns apart (returns are a few percent of the keys, so each side needs
-    few aggregates), then joined. :mod:`._rfm_dense` does the same in numba for numeric IDs."""
+def _fetch_keys(con: duckdb.DuckDBPyConnection, plan: _Plan) -> pa.Table:
+    """The per-key aggregates as one Arrow table, for :mod:`._rfm_dense`."""
+    return con.sql(_keys_query(plan, plan.cust)).to_arrow_table(batch_size=1 << 30
+                                                                ).combine_chunks()
+
+
+def _aggregate(con: duckdb.DuckDBPyConnection, plan: _Plan, cust_expr: str,
+               keys: str | None = None) -> None:
+    """Per customer aggregates of the usable lines into the temp table ``__custseg_agg``: per
+    key first (:func:`_keys_query`, or the relation ``keys`` that holds them), then per
+    customer, purchases and returns apart (returns are a few percent of the keys, so each side
+    needs few aggregates) and joined. :mod:`._rfm_dense` does the second level in numba."""
     cancel = "count(*) FILTER (WHERE cancel)" if plan.key_is_cancel else "0"
+    if keys is None:
+        keys = "per_key"
+        with_keys = f"per_key AS MATERIALIZED ({_keys_query(plan, cust_expr)}),"
+    else:
+        with_keys = ""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE __custseg_agg AS
-        WITH p AS (
+        WITH {with_keys} p AS (
             SELECT cust, count(*) AS frequency, sum(n) AS n, fsum(v) AS gross,
                    min(mn) AS first_ts, max(mx) AS last_ts
-            FROM __custseg_keys WHERE NOT is_ret GROUP BY cust
+            FROM {keys} WHERE NOT is_ret GROUP BY cust
         ), r AS (
             SELECT cust, sum(n) AS n, {cancel} AS cancellation_invoices,
                    fsum(v) AS returned, min(mn) AS mn, max(mx) AS mx
-            FROM __custseg_keys WHERE is_ret GROUP BY cust
+            FROM {keys} WHERE is_ret GROUP BY cust
         )
         SELECT coalesce(p.cust, r.cust) AS cust,
                CAST(coalesce(p.n, 0) + coalesce(r.n, 0) AS BIGINT) AS n_lines,
@@ -486,27 +490,28 @@ _DENSE_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT"
 #: None: the numba level when it pays (see :func:`_dense_pays`); True or False (tests): always
 #: or never, for the logs it can take.
 USE_DENSE: bool | None = None
-#: Fewer keys than this: the SQL level, which takes a few milliseconds there.
-DENSE_MIN_KEYS = 100_000
-#: In a process without numba loaded, the numba level only from this many keys on: numba's
-#: import and its first kernel load take ~1.2 s, and the level saves ~0.3-0.7 s per 2M keys.
-DENSE_COLD_MIN_KEYS = 5_000_000
+#: Fewer lines than this: the SQL level, which takes a few milliseconds there.
+DENSE_MIN_LINES = 500_000
+#: In a process without numba loaded, the numba level only from this many lines on: numba's
+#: import and first kernel load take ~1.2 s, and the level saves ~0.3-0.7 s per 2M keys (a
+#: 10M-line retail log; ~5 lines an invoice), so it pays from ~5M keys.
+DENSE_COLD_MIN_LINES = 25_000_000
 
 
-def _dense_pays(n_keys: int) -> bool:
+def _dense_pays(n_lines: int) -> bool:
+    """Whether the numba level is worth its cost for a log of ``n_lines`` lines (decided before
+    the aggregation, as the keys are then fetched instead of kept in DuckDB)."""
     if USE_DENSE is not None:
         return USE_DENSE
-    if n_keys < DENSE_MIN_KEYS:
+    if n_lines < DENSE_MIN_LINES:
         return False
-    return "numba" in sys.modules or n_keys >= DENSE_COLD_MIN_KEYS
+    return "numba" in sys.modules or n_lines >= DENSE_COLD_MIN_LINES
 
 
 def _dense_customers(con: duckdb.DuckDBPyConnection, keys: pa.Table) -> CustomerTotals | None:
-    """The per-customer level in numba when every customer ID is an integer number and the
-    level pays, else None (the SQL level then runs)."""
-    if not _dense_pays(keys.num_rows):
-        return None
-    # Imported here, where it pays (see DENSE_COLD_MIN_KEYS).
+    """The per-customer level in numba when every customer ID is an integer number, else None
+    (the SQL level then runs)."""
+    # Imported here, where it pays (see DENSE_COLD_MIN_LINES).
     from ._rfm_dense import customer_numbers, reduce_keys
 
     cust = customer_numbers(keys.column("cust").to_numpy())
@@ -823,12 +828,14 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
     # many keys as lines), unless DuckDB must be free to spill.
     fetch = (plan.cust_type in _DENSE_TYPES and params["memory_limit"] is None
              and _dense_pays(lines_parsed))
-    keys = _aggregate_keys(con, plan, plan.cust, fetch=fetch)
-    clock.lap("aggregate")
-    if keys is not None:
+    if fetch:
+        keys = _fetch_keys(con, plan)
         used = int(pc.sum(keys.column("n")).as_py() or 0)
     else:
-        used = con.execute("SELECT coalesce(sum(n), 0) FROM __custseg_keys").fetchall()[0][0]
+        keys = None
+        _aggregate(con, plan, plan.cust)
+        used = con.execute("SELECT coalesce(sum(n_lines), 0) FROM __custseg_agg").fetchall()[0][0]
+    clock.lap("aggregate")
     nothing_excluded = lines_parsed == used  # then skip the scan for rejects
 
     # Rejected lines, with their reason, customer, value and parsed date.
@@ -850,8 +857,9 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
         """)
     clock.lap("rejects")
     dense = _dense_customers(con, keys) if keys is not None else None
-    if keys is not None and dense is None:
-        con.register("__custseg_keys", keys)  # not all integers: the SQL level after all
+    if keys is not None and dense is None:  # not all integers: the SQL level after all
+        con.register("__custseg_keys", keys)
+        _aggregate(con, plan, plan.cust, keys="__custseg_keys")
     keys = None  # its 40 bytes a key are not needed any more
     if dense is not None:
         ids = _Ids("", numeric=True, integral=True, normalised=plan.cust_type in _FLOAT_TYPES)
@@ -861,13 +869,11 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
         last_ts = None if last_us is None else pd.Timestamp(last_us, unit="us")
         idle = int(np.count_nonzero(dense.n_lines == 0))
     else:
-        _aggregate_customers(con, plan)
         _add_customers_without_usable_lines(con, "__custseg_cust")
         ids = _customer_ids(con, plan)
         if ids.reaggregate:
             # Both "17850" and "17850.0" occur: group again on the normalised text.
-            _aggregate_keys(con, plan, _normalised(plan.cust))
-            _aggregate_customers(con, plan)
+            _aggregate(con, plan, _normalised(plan.cust))
             _add_customers_without_usable_lines(con, _normalised("__custseg_cust"))
             ids = _Ids("cust", numeric=False, integral=False, normalised=True)
         totals = con.execute("""
