@@ -431,13 +431,13 @@ def derive_customers(source: str | Path, opts: SegmentOptions,
     release the GIL)."""
     from .features import rfm
 
-    if background is not None:
-        # numba's import and first kernel load, while DuckDB reads the log (it releases the
-        # GIL): rfm() then takes its per-customer level in numba, and k-means finds numba
-        # loaded.
-        background.submit(_load_numba_level)
     digest = background.submit(_file_sha256, Path(source)) if background is not None else None
+    # numba's import and first kernel load, while DuckDB reads the log (it releases the GIL):
+    # rfm() then takes its per-customer level in numba, and k-means finds numba loaded.
+    warm = background.submit(_load_numba_level) if background is not None else None
     res = rfm(str(source), **opts.rfm)
+    if warm is not None:
+        warm.result()  # no numba kernel may run beside it (see _rfm_dense._kernels)
     frame = res.features
     info = {"path": str(source), "format": "transactions", "unit": "customers",
             "sha256": digest.result() if digest is not None else _file_sha256(Path(source))}

@@ -1,5 +1,6 @@
 """The per-customer level in numba (numeric customer IDs) against the SQL level: the same
-features, bit for bit, and the same summary, on logs made to hit every branch."""
+features and rejects, bit for bit, and the same summary (its totals to 1e-13: they are added by
+``math.fsum`` here, DuckDB's ``fsum`` there), on logs made to hit every branch."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ import custseg.features._rfm_dense as rfm_dense
 from custseg.features import rfm
 from custseg.features._rfm_dense import _ranks, customer_numbers
 
-TIMINGS = "timings_seconds"
+# what may differ between the two levels: the time, and which level ran
+OWN = ("timings_seconds", "customer_level")
 
 
 def both_paths(monkeypatch: pytest.MonkeyPatch, log: object, **kwargs: object) -> tuple:
@@ -33,8 +35,8 @@ def both_paths(monkeypatch: pytest.MonkeyPatch, log: object, **kwargs: object) -
 def assert_same(dense: object, sql: object) -> None:
     pd.testing.assert_frame_equal(dense.features, sql.features, check_exact=True)
     pd.testing.assert_frame_equal(dense.rejects, sql.rejects, check_exact=True)
-    a = {k: v for k, v in dense.summary.items() if k != TIMINGS}
-    b = {k: v for k, v in sql.summary.items() if k != TIMINGS}
+    a = {k: v for k, v in dense.summary.items() if k not in OWN}
+    b = {k: v for k, v in sql.summary.items() if k not in OWN}
     assert a.keys() == b.keys()
     for key in a:
         if isinstance(a[key], float):
@@ -79,6 +81,7 @@ def test_numeric_ids_give_the_sql_level_result(monkeypatch: pytest.MonkeyPatch,
     dense, sql = both_paths(monkeypatch, log)
     assert_same(dense, sql)
     assert dense.summary["lines_excluded"] == 2
+    assert (dense.summary["customer_level"], sql.summary["customer_level"]) == ("numba", "sql")
 
 
 def test_customers_without_usable_lines_and_returns_only(monkeypatch: pytest.MonkeyPatch,
@@ -183,12 +186,12 @@ row = st.fixed_dictionaries({
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.function_scoped_fixture])
-@given(st.lists(row, min_size=1, max_size=30))
+@given(st.lists(row, min_size=1, max_size=30), st.sampled_from(["Int64", "Float64"]))
 def test_fuzz_numba_level_equals_sql_level(monkeypatch: pytest.MonkeyPatch,
-                                           rows: list[dict]) -> None:
+                                           rows: list[dict], id_dtype: str) -> None:
     frame = pd.DataFrame(rows)
     log = pd.DataFrame({
-        "CustomerID": pd.array(frame["CustomerID"].tolist(), dtype="Int64"),
+        "CustomerID": pd.array(frame["CustomerID"].tolist(), dtype=id_dtype),
         "InvoiceNo": frame["InvoiceNo"],
         "InvoiceDate": np.datetime64("1969-12-25T12:00") + frame["day"].to_numpy().astype(
             "timedelta64[D]"),
@@ -234,3 +237,84 @@ def test_online_retail_numeric_ids(monkeypatch: pytest.MonkeyPatch, online_retai
     assert_same(dense, sql)
     assert dense.summary["customers"] == 4372
     assert dense.summary["customer_id_normalised"] is True
+
+
+def test_sums_past_the_largest_double_are_inf_on_both_levels(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    log = make_log([1, 2, 3] * 6, "Int64")
+    log.loc[[0, 3], ["Quantity", "UnitPrice"]] = [1, 1e308]  # customer 1: two invoices
+    log.loc[[0, 3], "InvoiceNo"] = ["7001", "7002"]
+    dense, sql = both_paths(monkeypatch, log)
+    assert_same(dense, sql)
+    assert np.isinf(dense.features.loc[0, "monetary"])
+    assert np.isinf(dense.summary["gross_value"])
+
+
+def test_infinite_timestamps_are_invalid_dates(monkeypatch: pytest.MonkeyPatch,
+                                               tmp_path: Path) -> None:
+    import duckdb
+
+    path = tmp_path / "log.parquet"
+    duckdb.sql("""
+        SELECT (i % 5) + 1 AS CustomerID, CAST(100 + i // 2 AS VARCHAR) AS InvoiceNo,
+               CASE i WHEN 3 THEN TIMESTAMP '-infinity' WHEN 8 THEN TIMESTAMP 'infinity'
+                    ELSE TIMESTAMP '2024-01-01' + INTERVAL (i) DAY END AS InvoiceDate,
+               1 + i % 3 AS Quantity, 2.5 AS UnitPrice
+        FROM range(40) t(i)""").write_parquet(str(path))
+    dense, sql = both_paths(monkeypatch, path)
+    assert_same(dense, sql)
+    assert dense.summary["lines_excluded_by_reason"]["invalid_date"] == 2
+    assert dense.summary["date_range"][0].startswith("2024-01-01")
+
+
+def test_threads_bound_the_kernels_and_are_restored(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numba
+
+    seen = []
+    real = rfm_dense._reduce
+
+    def spy(*args: object) -> object:
+        seen.append((numba.get_num_threads(), args[-1]))
+        return real(*args)
+
+    monkeypatch.setattr(rfm_dense, "_reduce", spy)
+    monkeypatch.setattr(rfm_module, "USE_DENSE", True)
+    before = numba.get_num_threads()
+    rfm(make_log([1, 2, 3, 4] * 20, "Int64"), threads=1)
+    assert seen == [(1, 1)]
+    assert numba.get_num_threads() == before
+
+
+WORKQUEUE_RUN = """
+import json, sys
+import numpy as np, pandas as pd
+import custseg.features._rfm as rfm_module
+from custseg import SegmentOptions, run_segment
+rfm_module.DENSE_MIN_LINES = 0
+rng = np.random.default_rng(0)
+n = 200_000
+log = pd.DataFrame({
+    "InvoiceNo": (100_000 + np.arange(n) // 4).astype(str),
+    "CustomerID": 10_000 + rng.integers(0, 20_000, n),
+    "InvoiceDate": pd.Timestamp("2011-01-01") + pd.to_timedelta(rng.integers(0, 300, n), "D"),
+    "Quantity": rng.integers(1, 9, n), "UnitPrice": rng.uniform(0.5, 20, n).round(2)})
+log.to_parquet(sys.argv[1] + "/orders.parquet")
+run_segment(sys.argv[1] + "/orders.parquet", sys.argv[1] + "/out",
+            SegmentOptions(transactions=True, k=3, n_init=1, seed=0))
+summary = json.load(open(sys.argv[1] + "/out/summary.json"))
+print(summary["transactions"]["rfm"]["customer_level"])
+"""
+
+
+def test_pipeline_warm_up_and_rfm_kernels_do_not_run_at_once(tmp_path: Path) -> None:
+    """numba's workqueue threading layer aborts the process when two threads run parallel
+    kernels at once; the pipeline warms the kernels up in a worker thread while the main
+    thread may reach them (a fresh process, so the warm-up really is in flight)."""
+    import os
+    import subprocess
+
+    env = dict(os.environ, NUMBA_THREADING_LAYER="workqueue")
+    proc = subprocess.run([sys.executable, "-c", WORKQUEUE_RUN, str(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split()[-1] == "numba"

@@ -317,7 +317,8 @@ def _plan(con: duckdb.DuckDBPyConnection, src: Source, roles: ColumnRoles, *,
     checks: list[tuple[str, str]] = [
         ("missing_customer_id", _present(roles.customer_id, types[roles.customer_id],
                                          lowest.get(roles.customer_id))),
-        ("invalid_date", f"{ts} IS NOT NULL"),
+        # a Parquet or Arrow timestamp can be +-infinity, which no date arithmetic survives
+        ("invalid_date", f"{ts} IS NOT NULL AND isfinite({ts})"),
     ]
     key_is_cancel = None
     if roles.invoice is not None:
@@ -508,7 +509,8 @@ def _dense_pays(n_lines: int) -> bool:
     return "numba" in sys.modules or n_lines >= DENSE_COLD_MIN_LINES
 
 
-def _dense_customers(con: duckdb.DuckDBPyConnection, keys: pa.Table) -> CustomerTotals | None:
+def _dense_customers(con: duckdb.DuckDBPyConnection, keys: pa.Table,
+                     threads: int | None) -> CustomerTotals | None:
     """The per-customer level in numba when every customer ID is an integer number, else None
     (the SQL level then runs)."""
     # Imported here, where it pays (see DENSE_COLD_MIN_LINES).
@@ -528,13 +530,13 @@ def _dense_customers(con: duckdb.DuckDBPyConnection, keys: pa.Table) -> Customer
                            keys.column("mn").cast(pa.int64()))
     keys = keys.set_column(keys.schema.get_field_index("mx"), "mx",
                            keys.column("mx").cast(pa.int64()))
-    return reduce_keys(keys, cust, extra)
+    return reduce_keys(keys, cust, extra, threads)
 
 
 def _dense_features(dense: CustomerTotals, id_name: str, as_of: pd.Timestamp,
-                    window_days: int) -> pd.DataFrame:
+                    window_days: int, threads: int | None) -> pd.DataFrame:
     as_of_day = (as_of.normalize() - pd.Timestamp(0)).days
-    cols = dense.features(as_of_day, window_days)
+    cols = dense.features(as_of_day, window_days, threads)
     ids = pd.Series(pd.array(pc.cast(pa.array(dense.key), pa.string()), dtype="str"))
     return pd.DataFrame({id_name: ids} | {name: cols[name] for name in FEATURE_COLUMNS},
                         copy=False)
@@ -856,7 +858,7 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
             FROM {MALFORMED}
         """)
     clock.lap("rejects")
-    dense = _dense_customers(con, keys) if keys is not None else None
+    dense = (_dense_customers(con, keys, params["threads"]) if keys is not None else None)
     if keys is not None and dense is None:  # not all integers: the SQL level after all
         con.register("__custseg_keys", keys)
         _aggregate(con, plan, plan.cust, keys="__custseg_keys")
@@ -893,7 +895,8 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
     for reason, n, value, max_ts in con.execute(
             "SELECT __custseg_reason, count(*), coalesce(fsum(__custseg_value) FILTER "
             "(WHERE isfinite(__custseg_value)), 0.0), "
-            "max(__custseg_ts) FROM __custseg_rej GROUP BY 1 ORDER BY 1").fetchall():
+            "max(__custseg_ts) FILTER (WHERE isfinite(__custseg_ts)) "
+            "FROM __custseg_rej GROUP BY 1 ORDER BY 1").fetchall():
         by_reason[reason] = int(n)
         excluded_value += float(value)
         if max_ts is not None and (rej_max_ts is None or max_ts > rej_max_ts):
@@ -916,7 +919,8 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
     window_days = int((as_of_ts.normalize() - pd.Timestamp(first_ts).normalize()).days)
 
     if dense is not None:
-        features = _dense_features(dense, roles.customer_id, as_of_ts, window_days)
+        features = _dense_features(dense, roles.customer_id, as_of_ts, window_days,
+                                   params["threads"])
     else:
         features = _fetch_features(con, ids, roles.customer_id, _sql_date(as_of_ts),
                                    window_days)
@@ -930,6 +934,7 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
         "source_kind": src.kind,
         "engine": "duckdb",
         "duckdb_version": duckdb.__version__,
+        "customer_level": "numba" if dense is not None else "sql",
         "columns": roles.to_summary(),
         "value": "amount" if roles.amount is not None else "quantity * price",
         "frequency_definition": notes["frequency_definition"],

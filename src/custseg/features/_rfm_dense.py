@@ -15,17 +15,20 @@ either way (~0.4 s). Whole ``rfm()`` runs alternating in one process: median 3.1
 
 Text IDs, non-integral numbers, numbers beyond ``int64`` and runs with a ``memory_limit``
 (where DuckDB must be free to spill) keep the SQL level; both give the same features, bit for
-bit, on every log of the tests.
+bit, on every log of the tests (sums past the largest double included: inf on both).
 """
 
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-from numba import get_num_threads, njit, prange
+from numba import config, get_num_threads, njit, prange, set_num_threads
 
 __all__ = ["CustomerTotals", "customer_numbers", "reduce_keys"]
 
@@ -33,6 +36,27 @@ _NONE = np.iinfo(np.int64).min  # "no timestamp": NaT as int64
 _US_PER_DAY = 86_400_000_000
 #: The offset map is used while the numbers span at most this many slots per customer key.
 _SPAN_PER_KEY = 4
+
+
+_KERNEL_LOCK = threading.Lock()
+
+
+@contextmanager
+def _kernels(threads: int | None) -> Iterator[int]:
+    """Run the kernels one call at a time, on at most ``threads`` threads (yields how many).
+
+    One at a time: ``custseg segment`` warms them up in a worker thread while its main thread
+    may reach them, and numba's ``workqueue`` threading layer (the one without TBB or OpenMP,
+    e.g. pip's numba on macOS) aborts the process when two threads run parallel kernels at
+    once."""
+    with _KERNEL_LOCK:
+        saved = get_num_threads()
+        if threads is not None:
+            set_num_threads(max(1, min(int(threads), int(config.NUMBA_NUM_THREADS))))
+        try:
+            yield get_num_threads()
+        finally:
+            set_num_threads(saved)
 
 
 @dataclass
@@ -55,12 +79,14 @@ class CustomerTotals:
     def __len__(self) -> int:
         return len(self.key)
 
-    def features(self, as_of_day: int, window_days: int) -> dict[str, np.ndarray]:
+    def features(self, as_of_day: int, window_days: int,
+                 threads: int | None = None) -> dict[str, np.ndarray]:
         """The feature columns (those of ``_rfm.FEATURE_COLUMNS``), as the SQL level computes
         them; ``as_of_day`` is the date of ``as_of`` in days since the epoch."""
-        recency, tenure, aov, between, rate, first, last = _features(
-            self.frequency, self.gross, self.returned, self.first_ts, self.last_ts,
-            as_of_day, window_days)
+        with _kernels(threads):
+            recency, tenure, aov, between, rate, first, last = _features(
+                self.frequency, self.gross, self.returned, self.first_ts, self.last_ts,
+                as_of_day, window_days)
         return {
             "recency_days": recency,
             "frequency": self.frequency,
@@ -142,7 +168,8 @@ def _offset_ranks(cust, extra, lo, span):  # noqa: ANN001, ANN202 - numba kernel
     return key, rank
 
 
-def reduce_keys(keys: pa.Table, cust: np.ndarray, extra: np.ndarray) -> CustomerTotals:
+def reduce_keys(keys: pa.Table, cust: np.ndarray, extra: np.ndarray,
+                threads: int | None = None) -> CustomerTotals:
     """Per-customer totals from the per-key table.
 
     Parameters
@@ -155,23 +182,31 @@ def reduce_keys(keys: pa.Table, cust: np.ndarray, extra: np.ndarray) -> Customer
         The customer number of each row (int64).
     extra : numpy.ndarray
         Customers without a usable line (int64), who get a row of zeros.
+    threads : int, default=None
+        Threads of the kernels (default: numba's setting, all cores).
     """
-    key, rank = _ranks(cust, extra)
-    is_ret = keys.column("is_ret").to_numpy()
-    cancel = (keys.column("cancel").to_numpy() if "cancel" in keys.column_names
-              else np.zeros(len(rank), dtype=np.bool_))
-    columns = [keys.column(name).to_numpy() for name in ("n", "v", "mn", "mx")]
-    out = _reduce(_read_only(rank), _read_only(is_ret), *map(_read_only, columns),
-                  _read_only(cancel), len(key), get_num_threads())
+    with _kernels(threads) as parts:
+        key, rank = _ranks(cust, extra)
+        is_ret = keys.column("is_ret").to_numpy()
+        cancel = (keys.column("cancel").to_numpy() if "cancel" in keys.column_names
+                  else np.zeros(len(rank), dtype=np.bool_))
+        columns = [keys.column(name).to_numpy() for name in ("n", "v", "mn", "mx")]
+        out = _reduce(_read_only(rank), _read_only(is_ret), *map(_read_only, columns),
+                      _read_only(cancel), len(key), parts)
     return CustomerTotals(key, *out)
 
 
 @njit(cache=True, inline="always")
 def _add(total: np.ndarray, err: np.ndarray, c: int, x: float) -> None:
-    """Neumaier's compensated ``total[c] += x`` (the SQL level's ``fsum``)."""
+    """Neumaier's compensated ``total[c] += x``. The SQL level's ``fsum`` is Kahan's; both give
+    the correctly rounded sum of the few invoices of a customer. Past the largest double the
+    total is inf, as ``fsum``'s, and the error term is left alone (it would turn inf into
+    NaN); the values are sums of ``|value|``, so an inf total stays inf."""
     s = total[c]
     t = s + x
-    if abs(s) >= abs(x):
+    if not np.isfinite(t):
+        pass
+    elif abs(s) >= abs(x):
         err[c] += (s - t) + x
     else:
         err[c] += (x - t) + s
@@ -183,7 +218,8 @@ def _reduce(rank, is_ret, n, v, mn, mx, cancel, m, parts):  # noqa: ANN001, ANN2
     # The keys come in hash order, so each is a random access to its customer's entries and
     # the pass is bound by memory latency (~0.3 s for 2M keys and 1M customers in one thread).
     # Each thread takes the customers of one rank range and reads every key, skipping the
-    # others' (the reads are sequential and cheap): no two threads write one customer, and
+    # others' (sequential reads of 16 bytes a key, so T threads read T times 32 MB for 2M
+    # keys, in parallel): no two threads write one customer, and
     # the sums add in key order, as in one thread. Rows of accumulators (a cache line per
     # customer) and a radix partition of the keys by customer were measured no faster.
     highest = np.iinfo(np.int64).max
@@ -293,8 +329,9 @@ def warm_up() -> None:
     ints = _read_only(np.zeros(1, np.int64))
     flags = _read_only(np.zeros(1, np.bool_))
     floats = _read_only(np.zeros(1))
-    _offset_ranks(ints, ints, 0, 1)
-    _reduce(ints, flags, ints, floats, ints, ints, flags, 1, get_num_threads())
-    # the features take _reduce's (writable) results
-    _features(np.zeros(1, np.int64), np.zeros(1), np.zeros(1), np.zeros(1, np.int64),
-              np.zeros(1, np.int64), 0, 0)
+    with _kernels(None) as parts:
+        _offset_ranks(ints, ints, 0, 1)
+        _reduce(ints, flags, ints, floats, ints, ints, flags, 1, parts)
+        # the features take _reduce's (writable) results
+        _features(np.zeros(1, np.int64), np.zeros(1), np.zeros(1), np.zeros(1, np.int64),
+                  np.zeros(1, np.int64), 0, 0)
