@@ -44,6 +44,13 @@ def test_deriving_features_loads_no_scikit_learn():
     assert "sklearn" not in loaded
 
 
+def test_the_job_module_leaves_scikit_learn_and_numba_to_the_fit():
+    """custseg segment imports scikit-learn and numba in its worker while DuckDB reads an
+    order log, so the job module itself must not import them."""
+    loaded = _modules_after("import custseg._pipeline, custseg.cli")
+    assert not {"sklearn", "numba", "custseg._segmenter"} & loaded
+
+
 @pytest.mark.parametrize("name", custseg.__all__)
 def test_every_public_name_resolves(name):
     assert getattr(custseg, name) is not None

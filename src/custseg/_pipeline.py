@@ -17,17 +17,19 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ._exceptions import InvalidParameterError, SchemaError
-from ._segmenter import Segmenter
 from ._version import __version__
 from .model import feature_matrix
 from .model._model import MAX_ABS_VALUE
 from .prep import resolve_columns
+
+if TYPE_CHECKING:
+    from ._segmenter import Segmenter
 
 logger = logging.getLogger(__name__)
 
@@ -363,6 +365,10 @@ def _drop_constant_default_features(frame: pd.DataFrame, plan, opts: SegmentOpti
 
 def segmenter_for(plan, opts: SegmentOptions) -> Segmenter:
     """The :class:`Segmenter` a job's options describe, on the columns ``plan`` resolved."""
+    # Imported here: scikit-learn's import (~1 s) overlaps DuckDB's read of an order log
+    # (see _preload_for_fit).
+    from ._segmenter import Segmenter
+
     return Segmenter(features=plan.features + plan.categorical,
                      categorical=plan.categorical or None, id_column=plan.id_column or False,
                      k=opts.k, k_range=opts.k_range, min_segment_share=opts.min_segment_share,
@@ -402,13 +408,19 @@ RFM_FEATURES = ["recency_days", "frequency", "monetary"]
 RFM_LOG_FEATURES = ["frequency", "monetary"]
 
 
-def _load_numba_level() -> None:
+def _preload_for_fit() -> None:
+    """Import scikit-learn (for the Segmenter) and numba, and load the RFM kernels: ~2 s of
+    imports in a fresh process, run in the worker while DuckDB reads the order log in the
+    main thread (DuckDB releases the GIL). The main thread imports none of these modules
+    until it has waited for this task, so the two threads never import the same modules at
+    once (see _import_for_worker)."""
     try:
+        from . import _segmenter  # noqa: F401 - scikit-learn, for the fit
         from .features._rfm_dense import warm_up
 
         warm_up()
-    except Exception:  # noqa: BLE001 - an optimisation: rfm() works without it
-        logger.debug("numba warm-up failed", exc_info=True)
+    except Exception:  # noqa: BLE001 - an optimisation: the run imports them itself
+        logger.debug("preloading for the fit failed", exc_info=True)
 
 
 @dataclass
@@ -432,9 +444,9 @@ def derive_customers(source: str | Path, opts: SegmentOptions,
     from .features import rfm
 
     digest = background.submit(_file_sha256, Path(source)) if background is not None else None
-    # numba's import and first kernel load, while DuckDB reads the log (it releases the GIL):
-    # rfm() then takes its per-customer level in numba, and k-means finds numba loaded.
-    warm = background.submit(_load_numba_level) if background is not None else None
+    # scikit-learn's and numba's imports and the first kernel load, while DuckDB reads the
+    # log: rfm() then takes its per-customer level in numba, and the fit finds both loaded.
+    warm = background.submit(_preload_for_fit) if background is not None else None
     res = rfm(str(source), **opts.rfm)
     if warm is not None:
         warm.result()  # no numba kernel may run beside it (see _rfm_dense._kernels)
