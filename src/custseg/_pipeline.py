@@ -409,16 +409,16 @@ RFM_LOG_FEATURES = ["frequency", "monetary"]
 
 
 def _preload_for_fit() -> None:
-    """Import scikit-learn (for the Segmenter) and numba, and load the RFM kernels: ~2 s of
-    imports in a fresh process, run in the worker while DuckDB reads the order log in the
-    main thread (DuckDB releases the GIL). The main thread imports none of these modules
-    until it has waited for this task, so the two threads never import the same modules at
-    once (see _import_for_worker)."""
+    """Import numba and load the RFM kernels, then import scikit-learn (for the Segmenter):
+    ~2 s in a fresh process, run in the worker while DuckDB reads the order log in the main
+    thread (DuckDB releases the GIL). Meanwhile the main thread imports none of these modules
+    but ``_rfm_dense``, the first one this task imports, which it then waits for: the two
+    threads never import modules that import each other at once (see _import_for_worker)."""
     try:
-        from . import _segmenter  # noqa: F401 - scikit-learn, for the fit
-        from .features._rfm_dense import warm_up
+        from .features._rfm_dense import warm_up  # numba first: rfm() may wait for it
 
         warm_up()
+        from . import _segmenter  # noqa: F401 - scikit-learn, for the fit
     except Exception:  # noqa: BLE001 - an optimisation: the run imports them itself
         logger.debug("preloading for the fit failed", exc_info=True)
 
@@ -442,14 +442,19 @@ def derive_customers(source: str | Path, opts: SegmentOptions,
     ``background``: a worker that hashes the log while DuckDB reads it (hashlib and file reads
     release the GIL)."""
     from .features import rfm
+    from .features._rfm import NUMBA_LOADING
 
-    digest = background.submit(_file_sha256, Path(source)) if background is not None else None
-    # scikit-learn's and numba's imports and the first kernel load, while DuckDB reads the
+    # numba's and scikit-learn's imports and the first kernel load, while DuckDB reads the
     # log: rfm() then takes its per-customer level in numba, and the fit finds both loaded.
     warm = background.submit(_preload_for_fit) if background is not None else None
-    res = rfm(str(source), **opts.rfm)
-    if warm is not None:
-        warm.result()  # no numba kernel may run beside it (see _rfm_dense._kernels)
+    digest = background.submit(_file_sha256, Path(source)) if background is not None else None
+    token = NUMBA_LOADING.set(warm is not None)
+    try:
+        res = rfm(str(source), **opts.rfm)
+    finally:
+        NUMBA_LOADING.reset(token)
+        if warm is not None:
+            warm.result()  # no numba kernel may run beside it (see _rfm_dense._kernels)
     frame = res.features
     info = {"path": str(source), "format": "transactions", "unit": "customers",
             "sha256": digest.result() if digest is not None else _file_sha256(Path(source))}

@@ -144,20 +144,26 @@ def test_memory_limit_keeps_the_sql_level(monkeypatch: pytest.MonkeyPatch,
     assert reduce_calls == [] and len(res.features) == 3
 
 
-@pytest.mark.parametrize(("n_lines", "numba_loaded", "expected"), [
-    (10, True, False),  # small: the SQL level
-    (1_000_000, True, True),  # numba loaded anyway: the numba level pays
-    (10_000_000, False, False),  # a fresh process: its import costs more than it saves
-    (30_000_000, False, True),  # ... unless the log is very big
+@pytest.mark.parametrize(("n_lines", "numba_loaded", "loading", "expected"), [
+    (10, True, True, False),  # small: the SQL level
+    (1_000_000, True, False, True),  # numba loaded anyway: the numba level pays
+    (1_000_000, False, True, True),  # the caller is loading numba (custseg segment)
+    (10_000_000, False, False, False),  # a fresh process: its import costs more than it saves
+    (30_000_000, False, False, True),  # ... unless the log is very big
 ])
 def test_the_numba_level_runs_where_it_pays(monkeypatch: pytest.MonkeyPatch, n_lines: int,
-                                            numba_loaded: bool, expected: bool) -> None:
+                                            numba_loaded: bool, loading: bool,
+                                            expected: bool) -> None:
     monkeypatch.setattr(rfm_module, "USE_DENSE", None)
     modules = dict(sys.modules)
     if not numba_loaded:
         modules.pop("numba", None)
     monkeypatch.setattr(sys, "modules", modules)
-    assert rfm_module._dense_pays(n_lines) is expected
+    token = rfm_module.NUMBA_LOADING.set(loading)
+    try:
+        assert rfm_module._dense_pays(n_lines) is expected
+    finally:
+        rfm_module.NUMBA_LOADING.reset(token)
 
 
 def test_warm_up_compiles_nothing_new() -> None:

@@ -6,6 +6,7 @@ larger than memory is aggregated by spilling to a temporary directory.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as _dt
 import logging
 import os
@@ -499,6 +500,12 @@ DENSE_MIN_LINES = 500_000
 DENSE_COLD_MIN_LINES = 25_000_000
 
 
+#: Set by a caller that loads numba anyway, e.g. ``custseg segment`` (which imports it in a
+#: worker thread while DuckDB reads the log, and clusters with numba kernels afterwards).
+NUMBA_LOADING: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "custseg_rfm_numba_loading", default=False)
+
+
 def _dense_pays(n_lines: int) -> bool:
     """Whether the numba level is worth its cost for a log of ``n_lines`` lines (decided before
     the aggregation, as the keys are then fetched instead of kept in DuckDB)."""
@@ -506,7 +513,8 @@ def _dense_pays(n_lines: int) -> bool:
         return USE_DENSE
     if n_lines < DENSE_MIN_LINES:
         return False
-    return "numba" in sys.modules or n_lines >= DENSE_COLD_MIN_LINES
+    return (NUMBA_LOADING.get() or "numba" in sys.modules
+            or n_lines >= DENSE_COLD_MIN_LINES)
 
 
 def _dense_customers(con: duckdb.DuckDBPyConnection, keys: pa.Table,
