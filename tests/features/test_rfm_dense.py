@@ -190,7 +190,7 @@ row = st.fixed_dictionaries({
 })
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.function_scoped_fixture])
 @given(st.lists(row, min_size=1, max_size=30), st.sampled_from(["Int64", "Float64"]))
 def test_fuzz_numba_level_equals_sql_level(monkeypatch: pytest.MonkeyPatch,
