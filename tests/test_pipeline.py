@@ -157,9 +157,15 @@ def test_transaction_run_takes_the_numba_level_with_the_same_outputs(tmp_path, m
     real = rfm_dense.reduce_keys
     monkeypatch.setattr(rfm_dense, "reduce_keys", lambda *a: calls.append(1) or real(*a))
     monkeypatch.setattr(rfm_module, "DENSE_MIN_LINES", 0)
+    told = []  # whether the job told rfm() it loads numba, when rfm() decided
+    real_pays = rfm_module._dense_pays
+    monkeypatch.setattr(rfm_module, "_dense_pays",
+                        lambda n: told.append(rfm_module.NUMBA_LOADING.get()) or real_pays(n))
     options = SegmentOptions(transactions=True, k=3, n_init=2, seed=0)
     run_segment(src, tmp_path / "numba", options)
     assert calls == [1]
+    assert told == [True]
+    assert rfm_module.NUMBA_LOADING.get() is False  # reset after the run
     monkeypatch.setattr(rfm_module, "USE_DENSE", False)
     run_segment(src, tmp_path / "sql", options)
     assert calls == [1]

@@ -439,8 +439,9 @@ def derive_customers(source: str | Path, opts: SegmentOptions,
     """Run :func:`custseg.features.rfm` on the log at ``source``; excluded lines become the
     rejects (their ``line`` is the log's line number).
 
-    ``background``: a worker that hashes the log while DuckDB reads it (hashlib and file reads
-    release the GIL)."""
+    ``background``: a worker that, while DuckDB reads the log, imports what the fit needs
+    (:func:`_preload_for_fit`; rfm() is told so, and takes its per-customer level in numba)
+    and hashes the log (hashlib and file reads release the GIL)."""
     from .features import rfm
     from .features._rfm import NUMBA_LOADING
 

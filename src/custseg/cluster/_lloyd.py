@@ -59,9 +59,10 @@ from numbers import Integral
 from typing import Any, Literal
 
 import numpy as np
-from numba import get_num_threads, njit, prange, set_num_threads
+from numba import njit, prange
 
 from .._exceptions import InvalidParameterError
+from .._numba_threads import NumbaThreads
 from ._tiles import _tile_g4h4, _tile_g4h8, _tile_g8h8
 
 __all__ = ["kmeans_fit", "kmeans_plusplus", "lloyd", "select_algorithm"]
@@ -843,24 +844,6 @@ def _hamerly_pass(X, mu, W, cst, margin, err, C, labels, ub, lb, cum_u, cum_l, h
 Algorithm = Literal["auto", "lloyd", "hamerly"]
 
 
-class _Threads:
-    """Run numba's parallel loops on ``n`` threads inside the block, then restore the setting."""
-
-    def __init__(self, n: int | None):
-        self.n = n
-        self.saved: int | None = None
-
-    def __enter__(self) -> _Threads:
-        if self.n is not None:
-            self.saved = get_num_threads()
-            set_num_threads(max(1, min(int(self.n), _max_threads())))
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.saved is not None:
-            set_num_threads(self.saved)
-
-
 def _tile_kernel(k: int, d: int) -> tuple[int, int, int]:
     """The distance kernel of a Lloyd pass for ``k`` centres and ``d`` features:
     ``(code, kp, dp)``, the padded numbers of centres and features.
@@ -882,12 +865,6 @@ def _tile_kernel(k: int, d: int) -> tuple[int, int, int]:
                     best[0] == 0 or kp * h < best[1] * best[2]):
                 best = (code, kp, h)
     return best
-
-
-def _max_threads() -> int:
-    from numba import config
-
-    return int(config.NUMBA_NUM_THREADS)
 
 
 def _check_data(X: Any) -> np.ndarray:
@@ -1338,7 +1315,7 @@ def lloyd(X: Any, centers_init: Any, *, max_iter: int = 300, tol: float = 1e-4,
     max_iter = _check_int("max_iter", max_iter, 1)
     tol = _check_tol(tol)
     sw = _check_weights(sample_weight, n)
-    with _Threads(n_threads):
+    with NumbaThreads(n_threads):
         ws = _Workspace(X, k, sw)
         run = _run_hamerly if _resolve_algorithm(algorithm, ws) == "hamerly" else _run_lloyd
         C, inertia, n_iter = run(ws, C0, max_iter, ws.tol_abs(tol))
@@ -1450,7 +1427,7 @@ def kmeans_plusplus(X: Any, k: int, random_state: Any = None, n_local_trials: in
         n_local_trials = _check_int("n_local_trials", n_local_trials, 1)
     rs = _check_random_state(random_state)
     sw = _check_weights(sample_weight, n)
-    with _Threads(n_threads):
+    with NumbaThreads(n_threads):
         ws = _Workspace(X, k, sw)
         return _kmeans_pp(ws, k, rs, n_local_trials)
 
@@ -1529,7 +1506,7 @@ def kmeans_fit(X: Any, k: int, *, n_init: int = 1, init: str | Any = "k-means++"
         n_local_trials = _check_int("n_local_trials", n_local_trials, 1)
     rs = _check_random_state(random_state)
     sw = _check_weights(sample_weight, n)
-    with _Threads(n_threads):
+    with NumbaThreads(n_threads):
         ws = _Workspace(X, k, sw)
         run = _run_hamerly if _resolve_algorithm(algorithm, ws) == "hamerly" else _run_lloyd
         tol_abs = ws.tol_abs(tol)

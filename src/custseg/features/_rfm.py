@@ -545,7 +545,19 @@ def _dense_features(dense: CustomerTotals, id_name: str, as_of: pd.Timestamp,
                     window_days: int, threads: int | None) -> pd.DataFrame:
     as_of_day = (as_of.normalize() - pd.Timestamp(0)).days
     cols = dense.features(as_of_day, window_days, threads)
-    ids = pd.Series(pd.array(pc.cast(pa.array(dense.key), pa.string()), dtype="str"))
+    return _features_frame(id_name, _integer_ids(dense.key), cols)
+
+
+def _integer_ids(key: np.ndarray) -> pd.Series:
+    """Integer customer numbers as their text IDs: Arrow writes 1M integers as text several
+    times faster than pandas' astype."""
+    return pd.Series(pd.array(pc.cast(pa.array(key.astype(np.int64, copy=False)), pa.string()),
+                              dtype="str"))
+
+
+def _features_frame(id_name: str, ids: pd.Series, cols: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The features table: the ID column, then :data:`FEATURE_COLUMNS`. ``copy=False``: the
+    columns stay the arrays they are (no consolidation copy)."""
     return pd.DataFrame({id_name: ids} | {name: cols[name] for name in FEATURE_COLUMNS},
                         copy=False)
 
@@ -599,15 +611,9 @@ def _fetch_features(con: duckdb.DuckDBPyConnection, ids: _Ids, id_name: str, as_
         cols = _gather(cols, order)
         if text_ids is not None:
             text_ids = text_ids.take(pa.array(order))
-    if ids.integral:
-        # Arrow writes 1M integers as text several times faster than pandas' astype.
-        id_values = pd.Series(pd.array(pc.cast(pa.array(key.astype(np.int64, copy=False)),
-                                               pa.string()), dtype="str"))
-    else:
-        id_values = pd.Series(pd.array(text_ids, dtype="str"))
-    # copy=False: the columns stay the arrays DuckDB returned (no consolidation copy).
-    return pd.DataFrame({id_name: id_values} | {name: cols[name] for name in FEATURE_COLUMNS},
-                        copy=False)
+    id_values = (_integer_ids(key) if ids.integral
+                 else pd.Series(pd.array(text_ids, dtype="str")))
+    return _features_frame(id_name, id_values, cols)
 
 
 def _sort_order(key: np.ndarray) -> np.ndarray:
@@ -873,7 +879,7 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
         _aggregate(con, plan, plan.cust, keys="__custseg_keys")
     keys = None  # its 40 bytes a key are not needed any more
     if dense is not None:
-        ids = _Ids("", numeric=True, integral=True, normalised=plan.cust_type in _FLOAT_TYPES)
+        id_normalised = plan.cust_type in _FLOAT_TYPES  # 17850.0 is written 17850
         (n_customers, lines_used, returns_lines, cancel_inv, gross, returned, first_us,
          last_us) = dense.totals()
         first_ts = None if first_us is None else pd.Timestamp(first_us, unit="us")
@@ -887,6 +893,7 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
             _aggregate(con, plan, _normalised(plan.cust))
             _add_customers_without_usable_lines(con, _normalised("__custseg_cust"))
             ids = _Ids("cust", numeric=False, integral=False, normalised=True)
+        id_normalised = ids.normalised
         totals = con.execute("""
             SELECT count(*), coalesce(sum(n_lines), 0), coalesce(sum(n_returns), 0),
                    coalesce(sum(cancellation_invoices), 0), coalesce(fsum(gross), 0.0),
@@ -954,7 +961,7 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
         "window_days": window_days,
         "customers": int(n_customers),
         "customers_without_usable_lines": int(idle),
-        "customer_id_normalised": ids.normalised,
+        "customer_id_normalised": id_normalised,
         "lines_read": lines_read,
         "lines_used": int(lines_used),
         "lines_excluded": int(lines_excluded),

@@ -28,7 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-from numba import config, get_num_threads, njit, prange, set_num_threads
+from numba import njit, prange
+
+from .._numba_threads import NumbaThreads
 
 __all__ = ["CustomerTotals", "customer_numbers", "reduce_keys"]
 
@@ -49,14 +51,8 @@ def _kernels(threads: int | None) -> Iterator[int]:
     may reach them, and numba's ``workqueue`` threading layer (the one without TBB or OpenMP,
     e.g. pip's numba on macOS) aborts the process when two threads run parallel kernels at
     once."""
-    with _KERNEL_LOCK:
-        saved = get_num_threads()
-        if threads is not None:
-            set_num_threads(max(1, min(int(threads), int(config.NUMBA_NUM_THREADS))))
-        try:
-            yield get_num_threads()
-        finally:
-            set_num_threads(saved)
+    with _KERNEL_LOCK, NumbaThreads(threads) as n:
+        yield n
 
 
 @dataclass
@@ -75,9 +71,6 @@ class CustomerTotals:
     last_ts: np.ndarray
     min_ts: np.ndarray  # first and last usable line, purchase or return
     max_ts: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.key)
 
     def features(self, as_of_day: int, window_days: int,
                  threads: int | None = None) -> dict[str, np.ndarray]:
@@ -145,23 +138,20 @@ def _ranks(cust: np.ndarray, extra: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 @njit(cache=True, parallel=True)
 def _offset_ranks(cust, extra, lo, span):  # noqa: ANN001, ANN202 - numba kernel
-    """Ranks of dense numbers: mark each number at its offset, count the marks before it."""
+    """Ranks of dense numbers: mark each number at its offset, then number the marks in
+    order (an unmarked offset is never looked up)."""
     rank_of = np.zeros(span, np.int64)
     for i in range(cust.shape[0]):
         rank_of[cust[i] - lo] = 1
     for i in range(extra.shape[0]):
         rank_of[extra[i] - lo] = 1
+    key = np.empty(rank_of.sum(), np.int64)
     m = 0
     for j in range(span):
-        present = rank_of[j]
-        rank_of[j] = m
-        m += present
-    key = np.empty(m, np.int64)
-    r = 0
-    for j in range(span):
-        if r < m and rank_of[j] == r and (j + 1 == span or rank_of[j + 1] > r):
-            key[r] = j + lo
-            r += 1
+        if rank_of[j]:  # present: the m-th number, in ascending order
+            key[m] = j + lo
+            rank_of[j] = m
+            m += 1
     rank = np.empty(cust.shape[0], np.int64)
     for i in prange(cust.shape[0]):
         rank[i] = rank_of[cust[i] - lo]
