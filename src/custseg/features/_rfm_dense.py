@@ -20,7 +20,6 @@ bit, on every log of the tests (sums past the largest double included: inf on bo
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -100,8 +99,8 @@ class CustomerTotals:
         has_min = self.min_ts != _NONE
         has_max = self.max_ts != _NONE
         return (len(self.key), int(self.n_lines.sum()), int(self.n_returns.sum()),
-                int(self.cancellation_invoices.sum()), math.fsum(self.gross),
-                math.fsum(self.returned),
+                int(self.cancellation_invoices.sum()), _total(_read_only(self.gross)),
+                _total(_read_only(self.returned)),
                 int(self.min_ts[has_min].min()) if has_min.any() else None,
                 int(self.max_ts[has_max].max()) if has_max.any() else None)
 
@@ -201,6 +200,17 @@ def _add(total: np.ndarray, err: np.ndarray, c: int, x: float) -> None:
     else:
         err[c] += (x - t) + s
     total[c] = t
+
+
+@njit(cache=True)
+def _total(values):  # noqa: ANN001, ANN202 - numba kernel
+    """Neumaier's compensated sum of ``values`` (>= 0, inf included): within about an ulp of
+    ``math.fsum``'s correctly rounded sum, which took 0.1 s for a million customers."""
+    total = np.zeros(1)
+    err = np.zeros(1)
+    for i in range(values.shape[0]):
+        _add(total, err, 0, values[i])
+    return total[0] + err[0]
 
 
 @njit(cache=True, parallel=True)
@@ -322,6 +332,7 @@ def warm_up() -> None:
     with _kernels(None) as parts:
         _offset_ranks(ints, ints, 0, 1)
         _reduce(ints, flags, ints, floats, ints, ints, flags, 1, parts)
+        _total(floats)
         # the features take _reduce's (writable) results
         _features(np.zeros(1, np.int64), np.zeros(1), np.zeros(1), np.zeros(1, np.int64),
                   np.zeros(1, np.int64), 0, 0)
