@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ._exceptions import InvalidParameterError, SchemaError
+from ._kernel_cache import first_run_note
 from ._version import __version__
 from .model import feature_matrix
 from .model._model import MAX_ABS_VALUE
@@ -393,7 +394,7 @@ def run_choose_k(source: str | Path, options: SegmentOptions | None = None,
     keep, rejects, _ = account_rows(frame, np.asarray(read.line_numbers), plan.features,
                                     plan.id_column, missing=opts.missing,
                                     duplicates=opts.duplicates)
-    progress("choosing k")
+    progress(first_run_note("choosing k"))
     seg = segmenter_for(plan, opts)
     seg.k = "auto"
     seg.fit(frame[keep].reset_index(drop=True))
@@ -561,7 +562,7 @@ def _run_segment(source: str | Path, out: str | Path, options: SegmentOptions | 
             f"in {out / 'rejects.csv'}." if len(rejects) else f"{src_name}: too few rows.")
 
     t = time.perf_counter()
-    progress("clustering")
+    progress(first_run_note("clustering"))
     seg = segmenter_for(plan, opts)
     rejects_written = rejects is not None and len(rejects) > 0
     rejects_done = None
