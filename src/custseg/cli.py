@@ -626,6 +626,39 @@ def report(
             out.print(f"wrote [bold]{run_dir / 'report.html'}[/]")
 
 
+@app.command(name="warm-up", epilog="Example: custseg warm-up --jobs 2")
+def warm_up(
+    groups: Annotated[str | None, typer.Option(
+        "--groups", help="Comma-separated groups to compile (default: all): lloyd-float64, "
+                         "choose-k, kmeans++, lloyd-float32, rfm, hamerly.")] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Processes at once "
+                                             "(default: one per core).")] = None,
+    if_cold: Annotated[bool, typer.Option("--if-cold", help="Do nothing when numba's cache "
+                                          "already holds the k-means kernel.")] = False,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Compile custseg's numba kernels into numba's cache now, several at a time.
+
+    A first run on a machine otherwise compiles them one after the other as it meets them
+    (about a minute); later runs load them from the cache."""
+    from ._kernel_cache import kernels_compiled
+    from ._warm_up import warm_up as run_warm_up
+
+    with _errors(debug):
+        if if_cold and kernels_compiled():
+            if not quiet:
+                out.print("numba's cache already holds custseg's kernels")
+            return
+        names = None if groups is None else [g.strip() for g in groups.split(",") if g.strip()]
+        with _progress(quiet) as progress:
+            progress("compiling custseg's kernels")
+            seconds = run_warm_up(jobs, names, on_done=lambda name, s: progress(
+                f"compiled {name} ({s:.0f} s)"))
+        if not quiet:
+            out.print("compiled " + ", ".join(f"{n} ({s:.0f} s)" for n, s in seconds.items()))
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Warnings as one yellow line on stderr, without the source line."""
     from rich.markup import escape
