@@ -20,8 +20,8 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 # numba compiles custseg's kernels on a machine's first run: `custseg warm-up` compiles the
-# demo's in parallel processes first (a fresh clone: 43 s in all, where the demo alone compiling
-# them one after the other took 62 s); with a filled cache it does nothing.
+# demo's in parallel processes first (a fresh copy of the source: 43 s in all, where the demo
+# alone, compiling them one after the other, took 62 s); with a filled cache it does nothing.
 demo: $(VENV)/.installed
 	$(BIN)/custseg warm-up --if-cold --groups lloyd-float64,choose-k,kmeans++
 	$(BIN)/custseg demo --out custseg-demo

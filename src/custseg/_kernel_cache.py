@@ -1,7 +1,7 @@
 """Whether numba's cache holds custseg's kernels on this machine, without importing numba.
 
 The first run on a machine compiles the kernels (about a minute on 2 cores, once; later runs
-load them from the cache in milliseconds), so the status line says so instead of seeming stuck.
+load them from the cache), so the status line says so instead of seeming stuck.
 """
 
 from __future__ import annotations

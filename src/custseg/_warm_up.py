@@ -13,11 +13,14 @@ that meet one kernel can both write it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from typing import IO
 
 import numpy as np
 
@@ -63,9 +66,10 @@ def _choose_k() -> None:
     choose_k(X, range(2, 5), random_state=0)
 
 
-#: Name -> what it compiles, the longest first (seconds each took alone, into an empty
-#: cache, on a 2-core machine). ``custseg demo`` needs the first three, an order-log job
-#: ``lloyd-float64``, ``kmeans++`` and ``rfm``.
+#: Name -> what it compiles, the longest first (in brackets: the seconds each took when the
+#: groups ran one at a time into a cache empty at first, in the order lloyd-float64,
+#: kmeans++, choose-k, lloyd-float32, rfm, hamerly, on a 2-core machine). ``custseg demo``
+#: needs the first three, an order-log job ``lloyd-float64``, ``kmeans++`` and ``rfm``.
 GROUPS: dict[str, Callable[[], None]] = {
     "lloyd-float64": lambda: _lloyd(np.float64, "lloyd"),  # the fused pass, tiles (30 s)
     "choose-k": _choose_k,  # the sample k-means and the metrics of choosing k (21 s)
@@ -108,27 +112,31 @@ def warm_up(jobs: int | None = None, groups: list[str] | None = None,
                                     f"are {', '.join(GROUPS)}.")
     jobs = max(1, jobs or os.cpu_count() or 1)
     pending = list(names)
-    running: dict[str, tuple[subprocess.Popen, float]] = {}
+    # each child's errors go to a file of its own: a pipe read only once the child has ended
+    # would stop a child that writes more than the pipe holds
+    running: dict[str, tuple[subprocess.Popen, float, IO[str]]] = {}
     seconds: dict[str, float] = {}
     failed: list[str] = []
-    while pending or running:
-        while pending and len(running) < jobs:
-            name = pending.pop(0)
-            proc = subprocess.Popen([sys.executable, "-m", "custseg._warm_up", name],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            running[name] = (proc, time.perf_counter())
-        time.sleep(0.05)
-        for name, (proc, start) in list(running.items()):
-            if proc.poll() is None:
-                continue
-            del running[name]
-            seconds[name] = time.perf_counter() - start
-            err = proc.stderr.read() if proc.stderr else ""
-            if proc.returncode:
-                tail = " | ".join(err.strip().splitlines()[-3:])
-                failed.append(f"{name} (exit {proc.returncode}): {tail}")
-            elif on_done is not None:
-                on_done(name, seconds[name])
+    with contextlib.ExitStack() as files:
+        while pending or running:
+            while pending and len(running) < jobs:
+                name = pending.pop(0)
+                err = files.enter_context(tempfile.TemporaryFile("w+"))
+                proc = subprocess.Popen([sys.executable, "-m", "custseg._warm_up", name],
+                                        stdout=subprocess.DEVNULL, stderr=err)
+                running[name] = (proc, time.perf_counter(), err)
+            time.sleep(0.05)
+            for name, (proc, start, err) in list(running.items()):
+                if proc.poll() is None:
+                    continue
+                del running[name]
+                seconds[name] = time.perf_counter() - start
+                if proc.returncode:
+                    err.seek(0)
+                    tail = " | ".join(err.read().strip().splitlines()[-3:])
+                    failed.append(f"{name} (exit {proc.returncode}): {tail}")
+                elif on_done is not None:
+                    on_done(name, seconds[name])
     if failed:
         raise RuntimeError("custseg warm-up failed: " + "; ".join(failed))
     return seconds
