@@ -20,13 +20,26 @@ record with more or fewer fields than the header is *malformed*: it is not read,
 and line go to the table :data:`MALFORMED` (``__custseg_file``, ``__custseg_line``,
 ``__custseg_detail``) so that the RFM step can count and return it. Fields are split on runs
 of blanks only when the sniffer finds a whitespace-separated table.
+
+A carriage return that is not part of a ``"\\r\\n"`` (a *lone* ``"\\r"``) is data in a file
+whose lines end with ``"\\n"`` or ``"\\r\\n"``, as :func:`custseg.read_table` reads it, but
+DuckDB's CSV reader ends a record there (the line then splits into malformed records, or the
+file cannot be read at all). Such a file is searched for lone carriage returns only when DuckDB
+rejected records or failed; if it holds one, a temporary copy where each stands for an unused
+control character is read instead, and the values get their ``"\\r"`` back (the file names in
+:data:`SOURCE` and :data:`MALFORMED` stay the user's). A ``"\\r"`` that ends the file ends its
+last line. A file with no ``"\\n"`` in its first bytes has old Mac line ends (``"\\r"``): left
+as it is. Zstandard files and whitespace-separated tables are not searched.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import glob
 import os
+import re
+import tempfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +66,15 @@ _REJECTS_SCAN = "__custseg_csv_scans"
 _PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 _TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".dat", ".tab", ".psv")
 _COMPRESSION_SUFFIXES = (".gz", ".gzip", ".zst")
+
+#: A carriage return that is not part of a "\r\n" (or one that ends the file).
+_LONE_CR = re.compile(rb"\r(?!\n)")
+#: Bytes that may stand for a lone "\r" in a temporary copy: ASCII control characters (one
+#: byte in UTF-8 and latin-1) that are neither blank nor special to DuckDB's CSV reader.
+_MARKS = bytes([0x1E, 0x1D, 0x1C, 0x1F, 0x1A, *range(0x19, 0x0D, -1), *range(0x08, 0x00, -1),
+                0x7F])
+_NOT_MARKS = bytes(b for b in range(256) if b not in _MARKS)
+_CHUNK = 4 << 20
 
 
 def quote_ident(name: str) -> str:
@@ -186,13 +208,32 @@ def _read_csv_args(src: Source, encoding: str | None, delimiter: str | None) -> 
     return args
 
 
-def _csv_scan(src: Source, args: str, delimiter: str | None) -> str:
+def _csv_scan(con: duckdb.DuckDBPyConnection, src: Source, args: str, delimiter: str | None,
+              copies: dict[str, tuple[str, int]]) -> str:
     """SQL reading every file of ``src``: one scan, or one per file when the records that do
-    not fit are kept apart (DuckDB keeps them only without ``union_by_name``)."""
-    if delimiter is None or not src.multi_file:
+    not fit are kept apart (DuckDB keeps them only without ``union_by_name``) or when some
+    files are read from their copies without lone carriage returns (``copies``)."""
+    if not copies and (delimiter is None or not src.multi_file):
         return f"SELECT * FROM read_csv({_sql_list(src.files)}, {args})"
     return " UNION ALL BY NAME ".join(
-        f"SELECT * FROM read_csv({quote_literal(f)}, {args})" for f in src.files)
+        _file_scan(con, src, f, args, copies.get(f)) for f in src.files)
+
+
+def _file_scan(con: duckdb.DuckDBPyConnection, src: Source, path: str, args: str,
+               copy: tuple[str, int] | None) -> str:
+    """SQL reading one file, or its ``copy`` (path, byte standing for each lone "\\r")."""
+    if copy is None:
+        return f"SELECT * FROM read_csv({quote_literal(path)}, {args})"
+    copy_path, mark = copy
+    scan = f"read_csv({quote_literal(copy_path)}, {args})"
+    cols = []
+    for name in _describe(con, f"SELECT * FROM {scan}"):
+        if src.multi_file and name == "filename":
+            cols.append(f"{quote_literal(path)} AS filename")  # the user's file, not the copy
+        else:  # every column is text (all_varchar); the header may hold the mark too
+            cols.append(f"replace({quote_ident(name)}, chr({mark}), chr(13)) AS "
+                        f"{quote_ident(name.replace(chr(mark), chr(13)))}")
+    return f"SELECT {', '.join(cols)} FROM {scan}"
 
 
 def _drop_csv_rejects(con: duckdb.DuckDBPyConnection) -> None:
@@ -200,8 +241,12 @@ def _drop_csv_rejects(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"DROP TABLE IF EXISTS {_REJECTS_SCAN}")
 
 
-def _collect_malformed(con: duckdb.DuckDBPyConnection, src: Source) -> bool:
-    """Move DuckDB's rejected records to :data:`MALFORMED`; False when the encoding is wrong."""
+def _collect_malformed(con: duckdb.DuckDBPyConnection, src: Source,
+                       copies: dict[str, tuple[str, int]]) -> bool:
+    """Move DuckDB's rejected records to :data:`MALFORMED`; False when the encoding is wrong.
+
+    The records of a file read from its copy (``copies``) are filed under the file itself.
+    """
     exists = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [_REJECTS_TABLE]
     ).fetchall()[0][0]
@@ -210,6 +255,10 @@ def _collect_malformed(con: duckdb.DuckDBPyConnection, src: Source) -> bool:
                     "__custseg_detail VARCHAR)")
         return True
     file_col = "s.file_path" if src.multi_file else quote_literal(src.files[0])
+    if src.multi_file and copies:
+        file_col = ("CASE s.file_path " + " ".join(
+            f"WHEN {quote_literal(c)} THEN {quote_literal(f)}" for f, (c, _) in copies.items())
+            + " ELSE s.file_path END")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {MALFORMED} AS
         SELECT {file_col} AS {FILE}, e.line AS {LINE},
@@ -266,48 +315,155 @@ def _number_lines(con: duckdb.DuckDBPyConnection, src: Source) -> None:
 
 def _open_text(con: duckdb.DuckDBPyConnection, src: Source) -> None:
     delimiter, utf8_head = _sniff_head(src.files[0])
-    errors = []
-    # Bytes that are not UTF-8 in the first 256 KiB: latin-1 straight away (reading the whole
-    # file as UTF-8 first would only find out at its end); later ones: read again as latin-1.
-    for encoding in (None, "latin-1") if utf8_head else ("latin-1",):
-        if delimiter == WHITESPACE:
-            try:
-                _open_whitespace(con, src, encoding)
-            except duckdb.Error as exc:
-                errors.append(exc)
+    errors: list[str] = []
+    # Files read from a copy without lone carriage returns: None until they are searched for.
+    copies: dict[str, tuple[str, int]] | None = None
+    with contextlib.ExitStack() as cleanup:  # the copies' folder, once they are in the table
+        # Bytes that are not UTF-8 in the first 256 KiB: latin-1 straight away (reading the
+        # whole file as UTF-8 first would only find out at its end); later ones: read again as
+        # latin-1.
+        for encoding in (None, "latin-1") if utf8_head else ("latin-1",):
+            if delimiter == WHITESPACE:
+                try:
+                    _open_whitespace(con, src, encoding)
+                except duckdb.Error as exc:
+                    errors.append(str(exc))
+                    continue
+                return
+            args = _read_csv_args(src, encoding, delimiter)
+            loaded = _load_text(con, src, args, delimiter, copies or {})
+            if (delimiter is not None and copies is None
+                    and (isinstance(loaded, duckdb.Error) or (src.malformed and loaded[1]))):
+                # DuckDB failed or rejected records: a lone "\r" may be the cause. Look for
+                # one only now, so that clean files are read once.
+                copies = _copy_lone_crs(src, delimiter, cleanup)
+                if copies:
+                    _unload_text(con)
+                    src.malformed = 0
+                    first, loaded = loaded, _load_text(con, src, args, delimiter, copies)
+                    if isinstance(loaded, duckdb.Error) and not isinstance(first, duckdb.Error):
+                        # DuckDB reads the file but not its copy: read the file as before.
+                        copies = {}
+                        loaded = _load_text(con, src, args, delimiter, copies)
+            if isinstance(loaded, duckdb.Error):
+                message = str(loaded)
+                for path, (copy, _) in (copies or {}).items():
+                    message = message.replace(copy, path)  # name the user's file
+                errors.append(message)
                 continue
+            if loaded is None:
+                _open_whitespace(con, src, encoding)
+                return
+            cols, encoding_ok = loaded
+            if not encoding_ok and encoding is None:
+                # Bytes that are not UTF-8: read the whole file again as latin-1.
+                _unload_text(con)
+                src.malformed = 0
+                errors.append(f"{src.label} is not UTF-8")
+                continue
+            src.details["encoding"] = encoding or "utf-8"
+            _number_lines(con, src)
+            src.columns = cols
+            src.types = {c: "VARCHAR" for c in cols}
             return
-        args = _read_csv_args(src, encoding, delimiter)
-        try:
-            types = _describe(con, _csv_scan(src, args, delimiter))
-        except duckdb.Error as exc:
-            errors.append(exc)
-            continue
+    raise InputFileError(f"Cannot read {src.label} as a delimited text file: {errors[-1]}")
+
+
+def _load_text(con: duckdb.DuckDBPyConnection, src: Source, args: str, delimiter: str | None,
+               copies: dict[str, tuple[str, int]]) -> tuple[list[str], bool] | duckdb.Error | None:
+    """Parse the files into ``__custseg_raw`` (and :data:`MALFORMED` when the delimiter is
+    known): their columns and whether all bytes were of the encoding; ``None`` (nothing made)
+    for a table whose fields are separated by blanks; DuckDB's error when it cannot read them.
+    """
+    try:
+        scan = _csv_scan(con, src, args, delimiter, copies)
+        types = _describe(con, scan)
         cols = [c for c in types if not (src.multi_file and c == "filename")]
         first = cols[0] if cols else ""
         if delimiter is None and len(cols) == 1 and len(first.split()) > 1:
-            _open_whitespace(con, src, encoding)
-            return
+            return None
+        if delimiter is not None:
+            _drop_csv_rejects(con)
+        con.execute(f"CREATE TEMP TABLE __custseg_raw AS {scan}")
+    except duckdb.Error as exc:
+        return exc
+    return cols, delimiter is None or _collect_malformed(con, src, copies)
+
+
+def _unload_text(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("DROP TABLE IF EXISTS __custseg_raw")
+    con.execute(f"DROP TABLE IF EXISTS {MALFORMED}")
+    _drop_csv_rejects(con)
+
+
+def _is_gz(path: str) -> bool:
+    return path.lower().endswith((".gz", ".gzip"))
+
+
+def _has_lone_cr(path: str) -> bool:
+    """Whether ``path`` holds a carriage return that is data (or one that ends the file). No
+    when its lines end with "\\r" (no "\\n" in the first bytes, as custseg.io decides), when a
+    byte-order mark names UTF-16 or UTF-32, or for Zstandard, which is not searched."""
+    if path.lower().endswith(".zst"):
+        return False
+    with open_binary(Path(path), gz=_is_gz(path)) as fh:
+        chunk = fh.read(_CHUNK)
+        if (bom_encoding(chunk)[0] not in (None, "utf-8-sig")
+                or b"\n" not in chunk[:SAMPLE_BYTES]):
+            return False
+        carry = b""
+        while chunk:  # a chunk's last "\r" is looked at with the next chunk
+            data = carry + chunk if carry else chunk
+            carry = b"\r" if data.endswith(b"\r") else b""
+            if b"\r" in data and data.count(b"\r") - len(carry) != data.count(b"\r\n"):
+                return True
+            chunk = fh.read(_CHUNK)
+    # A "\r" that ends the file ends its last line, but DuckDB cannot read it in a "\n" file.
+    return bool(carry)
+
+
+def _write_without_lone_cr(path: str, out: str, delimiter: str) -> int | None:
+    """Copy ``path`` (decompressed) to ``out`` with a byte that the file does not hold for each
+    lone carriage return, and without a "\\r" that ends the file; return that byte (``None``:
+    the file holds every candidate)."""
+    taken = set(delimiter.encode("utf-8", errors="replace"))
+    present: set[int] = set()
+    for mark in _MARKS:
+        if mark in taken or mark in present:
+            continue
+        with open_binary(Path(path), gz=_is_gz(path)) as fh, open(out, "wb") as dst:
+            carry = b""
+            while chunk := fh.read(_CHUNK):
+                present.update(chunk.translate(None, _NOT_MARKS))
+                data = carry + chunk if carry else chunk
+                carry = b"\r" if data.endswith(b"\r") else b""
+                dst.write(_LONE_CR.sub(bytes([mark]), data[:len(data) - len(carry)]))
+        if mark not in present:  # (else written again with a byte the file does not hold)
+            return mark
+    return None
+
+
+def _copy_lone_crs(src: Source, delimiter: str,
+                   cleanup: contextlib.ExitStack) -> dict[str, tuple[str, int]]:
+    """Temporary copies of the files of ``src`` that hold a lone carriage return, by file:
+    (copy, byte standing for each lone "\\r"). The folder goes when ``cleanup`` closes; the
+    files themselves are never changed. A file that cannot be searched here is left to DuckDB.
+    """
+    copies: dict[str, tuple[str, int]] = {}
+    folder = None
+    for i, path in enumerate(src.files):
         try:
-            if delimiter is not None:
-                _drop_csv_rejects(con)
-            con.execute(f"CREATE TEMP TABLE __custseg_raw AS {_csv_scan(src, args, delimiter)}")
-        except duckdb.Error as exc:
-            errors.append(exc)
+            if not _has_lone_cr(path):
+                continue
+            if folder is None:
+                folder = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="custseg-cr-"))
+            out = os.path.join(folder, f"{i}.csv")
+            mark = _write_without_lone_cr(path, out, delimiter)
+        except (OSError, EOFError, zlib.error):
             continue
-        if delimiter is not None and not _collect_malformed(con, src) and encoding is None:
-            # Bytes that are not UTF-8: read the whole file again as latin-1.
-            con.execute("DROP TABLE __custseg_raw")
-            con.execute(f"DROP TABLE {MALFORMED}")
-            src.malformed = 0
-            errors.append(InputFileError(f"{src.label} is not UTF-8"))
-            continue
-        src.details["encoding"] = encoding or "utf-8"
-        _number_lines(con, src)
-        src.columns = cols
-        src.types = {c: "VARCHAR" for c in cols}
-        return
-    raise InputFileError(f"Cannot read {src.label} as a delimited text file: {errors[-1]}")
+        if mark is not None:
+            copies[path] = (out, mark)
+    return copies
 
 
 def _open_whitespace(con: duckdb.DuckDBPyConnection, src: Source, encoding: str | None) -> None:
