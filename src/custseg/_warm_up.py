@@ -50,8 +50,10 @@ def _kmeans_plusplus() -> None:
 
 def _rfm() -> None:
     from .features._rfm_dense import warm_up as rfm_warm_up
+    from .features._rfm_runs import warm_up as runs_warm_up
 
     rfm_warm_up()
+    runs_warm_up()
 
 
 def _choose_k() -> None:

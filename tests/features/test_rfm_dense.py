@@ -20,7 +20,7 @@ from custseg.features import rfm
 from custseg.features._rfm_dense import _ranks, customer_numbers
 
 # what may differ between the two levels: the time, and which level ran
-OWN = ("timings_seconds", "customer_level")
+OWN = ("timings_seconds", "customer_level", "invoice_level")
 
 
 def both_paths(monkeypatch: pytest.MonkeyPatch, log: object, **kwargs: object) -> tuple:
@@ -324,3 +324,21 @@ def test_pipeline_warm_up_and_rfm_kernels_do_not_run_at_once(tmp_path: Path) -> 
                           capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split()[-1] == "numba"
+
+
+def test_dates_after_2262(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A date past pandas' nanosecond range (a Parquet timestamp in seconds) gives the SQL
+    level's features; the numba level used to compute as_of's day through nanoseconds."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    dates = np.array(["2011-01-01T10:00", "9000-01-01T08:00", "9000-03-01T08:00"],
+                     dtype="datetime64[s]")
+    pq.write_table(pa.table({"InvoiceNo": ["1", "2", "3"], "CustomerID": [1, 2, 2],
+                             "InvoiceDate": pa.array(dates, pa.timestamp("s")),
+                             "Quantity": [1, 1, 1], "UnitPrice": [1.0, 2.0, 3.0]}),
+                   tmp_path / "far.parquet")
+    dense, sql = both_paths(monkeypatch, str(tmp_path / "far.parquet"))
+    assert_same(dense, sql)
+    assert dense.summary["customer_level"] == "numba"
+    assert dense.features["recency_days"].tolist() == [2552740, 1]

@@ -492,6 +492,9 @@ _DENSE_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT"
 #: None: the numba level when it pays (see :func:`_dense_pays`); True or False (tests): always
 #: or never, for the logs it can take.
 USE_DENSE: bool | None = None
+#: None: the per-key table by runs of invoice lines (:mod:`._rfm_runs`) wherever the numba
+#: level runs and the log allows it; False (tests): never.
+USE_RUNS: bool | None = None
 #: Fewer lines than this: the SQL level, which takes a few milliseconds there.
 DENSE_MIN_LINES = 500_000
 #: In a process without numba loaded, the numba level only from this many lines on: numba's
@@ -515,6 +518,30 @@ def _dense_pays(n_lines: int) -> bool:
         return False
     return (NUMBA_LOADING.get() or "numba" in sys.modules
             or n_lines >= DENSE_COLD_MIN_LINES)
+
+
+def _runs_apply(src: Source, roles: ColumnRoles, params: dict[str, Any]) -> bool:
+    """Whether :mod:`._rfm_runs` may take the log: one Parquet file with an invoice column,
+    duplicates kept (it may still decline the file's column types or line order)."""
+    return (src.kind == "parquet" and len(src.files) == 1 and roles.invoice is not None
+            and params["duplicates"] == "keep")
+
+
+def _invoice_runs(src: Source, roles: ColumnRoles, params: dict[str, Any],
+                  as_of: pd.Timestamp | None) -> Any:
+    """The per-key table by runs of invoice lines (:mod:`._rfm_runs`), or None when the pass
+    declines the log."""
+    from ._rfm_runs import invoice_runs
+
+    columns = {"inv": roles.invoice, "cust": roles.customer_id, "ts": roles.date}
+    if roles.amount is not None:
+        columns["q"] = roles.amount
+    else:
+        columns |= {"q": roles.quantity, "p": roles.price}  # type: ignore[dict-item]
+    return invoice_runs(src.files[0], columns,  # type: ignore[arg-type]
+                        cancellation_prefix=params["cancellation_prefix"],
+                        as_of_us=None if as_of is None else as_of.value // 1000,
+                        threads=params["threads"])
 
 
 def _dense_customers(con: duckdb.DuckDBPyConnection, keys: pa.Table,
@@ -543,7 +570,8 @@ def _dense_customers(con: duckdb.DuckDBPyConnection, keys: pa.Table,
 
 def _dense_features(dense: CustomerTotals, id_name: str, as_of: pd.Timestamp,
                     window_days: int, threads: int | None) -> pd.DataFrame:
-    as_of_day = (as_of.normalize() - pd.Timestamp(0)).days
+    # in days, not through nanoseconds: a date after 2262 has none
+    as_of_day = int(as_of.to_datetime64().astype("datetime64[D]").astype(np.int64))
     cols = dense.features(as_of_day, window_days, threads)
     return _features_frame(id_name, _integer_ids(dense.key), cols)
 
@@ -664,7 +692,11 @@ def rfm(
     than memory work with ``memory_limit``. A pandas, polars or pyarrow table is handed to DuckDB
     through Arrow. When every customer ID is a number (an integer or integral float column),
     the second level, per customer, runs in numba on the per-invoice table DuckDB produced
-    (:mod:`custseg.features._rfm_dense`); the features are the same, bit for bit.
+    (:mod:`custseg.features._rfm_dense`); the features are the same, bit for bit. A single
+    Parquet file whose lines of an invoice come together (as order systems export them) gets
+    that per-invoice table from one numba pass over its runs of invoice lines instead of
+    DuckDB's group-by (:mod:`custseg.features._rfm_runs`; ``summary["invoice_level"]``), with
+    the same result, bit for bit; a log where an invoice comes back later is grouped by DuckDB.
 
     **Lines.** A line is a *return* when its value (``quantity * price`` or ``amount``) is
     negative or its invoice starts with ``cancellation_prefix``; returns are netted in
@@ -845,7 +877,35 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
     # many keys as lines), unless DuckDB must be free to spill.
     fetch = (plan.cust_type in _DENSE_TYPES and params["memory_limit"] is None
              and _dense_pays(lines_parsed))
-    if fetch:
+    # Rejected lines, with their reason, customer, value and parsed date.
+    originals = ", ".join(quote_ident(c) for c in src.columns)
+    file_col = f"{FILE} AS __custseg_file, " if src.multi_file else ""
+
+    def scan_rejects(where: str) -> None:
+        con.execute(f"""
+            CREATE TEMP TABLE __custseg_rej AS
+            SELECT {file_col}{LINE} AS __custseg_line, {plan.reason} AS __custseg_reason,
+                   {plan.cust} AS __custseg_cust, {plan.value} AS __custseg_value,
+                   {plan.ts} AS __custseg_ts, {originals}
+            FROM {plan.relation} WHERE {where}
+        """)
+
+    runs = None
+    scanned_early = fetch and USE_RUNS is not False and _runs_apply(src, roles, params)
+    if scanned_early:
+        # DuckDB scans for the rejected lines while the invoice-run pass reads the log (the
+        # pass leaves a core to spare: ~1.5 of 2 busy), then the keys are the pass's, or, if
+        # it cannot take the log, DuckDB's group-by's.
+        with ThreadPoolExecutor(1) as pool:
+            scanned = pool.submit(scan_rejects, plan.invalid)
+            try:
+                runs = _invoice_runs(src, roles, params, as_of_ts)
+            finally:
+                scanned.result()
+    if runs is not None:
+        keys = runs.keys
+        used = int(pc.sum(keys.column("n")).as_py() or 0)
+    elif fetch:
         keys = _fetch_keys(con, plan)
         used = int(pc.sum(keys.column("n")).as_py() or 0)
     else:
@@ -853,18 +913,8 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
         _aggregate(con, plan, plan.cust)
         used = con.execute("SELECT coalesce(sum(n_lines), 0) FROM __custseg_agg").fetchall()[0][0]
     clock.lap("aggregate")
-    nothing_excluded = lines_parsed == used  # then skip the scan for rejects
-
-    # Rejected lines, with their reason, customer, value and parsed date.
-    originals = ", ".join(quote_ident(c) for c in src.columns)
-    file_col = f"{FILE} AS __custseg_file, " if src.multi_file else ""
-    con.execute(f"""
-        CREATE TEMP TABLE __custseg_rej AS
-        SELECT {file_col}{LINE} AS __custseg_line, {plan.reason} AS __custseg_reason,
-               {plan.cust} AS __custseg_cust, {plan.value} AS __custseg_value,
-               {plan.ts} AS __custseg_ts, {originals}
-        FROM {plan.relation} WHERE {"false" if nothing_excluded else plan.invalid}
-    """)
+    if not scanned_early:
+        scan_rejects("false" if lines_parsed == used else plan.invalid)  # (none: no scan)
     if src.malformed:
         # Records that do not split into the header's fields: no value can be trusted.
         con.execute(f"""
@@ -950,6 +1000,7 @@ def _run(con: duckdb.DuckDBPyConnection, transactions: Any, params: dict[str, An
         "source_kind": src.kind,
         "engine": "duckdb",
         "duckdb_version": duckdb.__version__,
+        "invoice_level": "numba runs" if runs is not None else "sql",
         "customer_level": "numba" if dense is not None else "sql",
         "columns": roles.to_summary(),
         "value": "amount" if roles.amount is not None else "quantity * price",
