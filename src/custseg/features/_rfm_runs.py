@@ -4,18 +4,26 @@ of an invoice come together.
 Order systems export their logs invoice by invoice (the UCI Online Retail log is one), so the
 lines of an invoice are one *run* of consecutive lines. DuckDB's group-by per (customer,
 invoice, return flag) cannot use that: it hashes every line (~1.2 s of the 10M-line benchmark
-log). Here one sequential numba pass over the role columns, read with pyarrow, adds each usable
-line to its run's two accumulators (purchases and returns) and writes a key row per run and
-flag, the very table DuckDB's group-by returns, for :mod:`._rfm_dense`'s per-customer level. It
-also lists the lines that fail a check; their reasons and original values are then taken in
-SQL (the same ``CASE`` as the plain path, on those lines only).
+log). Here the role columns are read with pyarrow, row group by row group (the next one read
+while the pass runs over this one), and one sequential numba pass adds each usable line (the
+plain path's checks) to its run's two accumulators, purchases and returns, and writes a key row
+per run and flag: the very table DuckDB's group-by returns, for :mod:`._rfm_dense`'s
+per-customer level. The rejected lines, with their reasons and original values, are still
+DuckDB's (:func:`custseg.features.rfm` scans for them while the pass runs); its accounting
+check fails loudly if the two ever disagree on a line.
 
-The runs are the keys only if no (customer, invoice) comes back after another run; the pass
-checks that the invoices grow from run to run, and otherwise that the runs' 64-bit hashes are
-all distinct (distinct hashes mean distinct keys). When a key comes back, a value is of a kind
-the pass does not decode (decimals, time zones, nanoseconds, an invoice that starts with a
-blank), :func:`invoice_runs` returns None and the DuckDB path runs; so the result is always the
-group-by's.
+A run is a key unless its (customer, invoice) comes back after another run. If every run's
+invoice sorts after the one before, none can; otherwise the runs whose 64-bit hashes of
+(customer, invoice) repeat are read back from the file at their first lines and, when they
+are one customer's one invoice, their keys are merged (a hash collision leaves the log to
+DuckDB). :func:`invoice_runs` returns None, and DuckDB groups the log, when more than
+:data:`_MAX_SPLIT_RUNS` runs repeat or a value is of a kind the pass does not decode
+(decimals, time zones, nanoseconds, an invoice that starts with a blank, customer numbers
+that are not integers): the result is always the group-by's, bit for bit.
+
+On the benchmark's 10M-line log (1M customers, 2M invoices), ``rfm()`` alternating with the
+group-by in one process: 1.61-1.84 s against 2.14-2.39 s. The pass itself takes ~0.37 s of
+one core; reading the five role columns ~0.5-0.7 s (the text invoice column most of it).
 """
 
 from __future__ import annotations
@@ -75,7 +83,7 @@ def _pass(n, first_line, inv_off, inv_data, inv_bm, inv_bo, cust, cust_bm, cust_
           state, run_inv, first_inv, acc_i, acc_f, k_cust, k_ret, k_n, k_v, k_mn, k_mx,
           k_cancel, k_hash, hashes, run_lines, safe_raw):
     """One batch of lines: returns (keys, rejected lines, runs) written. A run still open at
-    the end stays in ``state``/``acc_*`` for the next batch; :func:`_close` ends it."""
+    the end stays in ``state``/``acc_*`` for the next batch; :func:`_read_part` ends it."""
     is_open = state[_OPEN] == 1
     run_cust = state[_CUST]
     run_len = state[_LEN]
