@@ -76,8 +76,7 @@ def retail_log(n_invoices: int = 60, seed: int = 0) -> pd.DataFrame:
     return log
 
 
-@pytest.mark.parametrize("row_group_size", [None, 1, 5, 7])
-@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize(("row_group_size", "threads"), [(None, 1), (1, 2), (5, 3), (7, 2)])
 def test_runs_give_the_group_by_result(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                        row_group_size: int | None, threads: int) -> None:
     """Runs cut by row groups (one line a group, too) and by the threads' shares."""
