@@ -308,3 +308,30 @@ def test_online_retail_as_parquet(monkeypatch: pytest.MonkeyPatch, online_retail
     assert_same(runs, sql)
     assert runs.summary["customers"] == 4372
     assert runs.summary["lines_excluded_by_reason"]["missing_customer_id"] == 135_080
+
+
+def test_invoices_in_export_order_need_no_hash_check(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
+    """Invoice numbers that grow, with cancellations ("C" + number) among them and a number
+    gaining a digit (999999, then 1000000), are in order: no run can come back, so the runs'
+    hashes are not checked. A cancellation that has its purchase's number ("C1000002" after
+    "1000002") is not in order, and is checked."""
+    def no_check(hashes: np.ndarray) -> np.ndarray:
+        raise AssertionError("hash check")
+
+    rows = [("999997", 1, 2), ("C999998", 1, -1), ("999999", 2, 1), ("1000000", 3, 4),
+            ("C1000001", 2, -1), ("1000002", 4, 1)]
+    log = pd.DataFrame({"InvoiceNo": [r[0] for r in rows], "CustomerID": [r[1] for r in rows],
+                        "InvoiceDate": pd.to_datetime(["2011-01-01"] * len(rows)),
+                        "Quantity": [r[2] for r in rows], "UnitPrice": [1.5] * len(rows)})
+    path = write(log, tmp_path / "log.parquet", row_group_size=4)
+    with monkeypatch.context() as mp:
+        mp.setattr(rfm_runs, "_repeated", no_check)
+        assert rfm_runs.invoice_runs(str(path), COLUMNS, cancellation_prefix="C",
+                                     as_of_us=None, threads=2) is not None
+    log = pd.concat([log, log.iloc[[5]].assign(InvoiceNo="C1000002", Quantity=-1)])
+    path = write(log, tmp_path / "log.parquet")
+    runs, sql = both_paths(monkeypatch, path)
+    assert runs.summary["invoice_level"] == "numba runs"
+    assert_same(runs, sql)
+    assert runs.summary["cancellation_invoices"] == 3

@@ -156,15 +156,25 @@ def _pass(n, first_line, inv_off, inv_data, inv_bm, inv_bo, cust, cust_bm, cust_
                 if state[_CLOSED] == 0:
                     state[_FIRST_KEYS] = nk - before
                 state[_CLOSED] += 1
-                if ordered:  # does the new invoice sort after the last one?
-                    cmp = 0
-                    for j in range(min(ln, run_len)):
-                        if inv_data[a + j] != run_inv[j]:
-                            cmp = 1 if inv_data[a + j] > run_inv[j] else -1
+            new_cancel = prefix.shape[0] > 0 and ln >= prefix.shape[0]
+            if new_cancel:
+                for j in range(prefix.shape[0]):
+                    if inv_data[a + j] != prefix[j]:
+                        new_cancel = False
+                        break
+            if is_open and ordered:
+                # Does the new invoice sort after the last one? Compared without the
+                # cancellation prefix, shorter first (so "C536379" between 536378 and 536380,
+                # and 999999 before 1000000, keep the order).
+                old_at = prefix.shape[0] if cancel else 0
+                new_at = prefix.shape[0] if new_cancel else 0
+                cmp = (ln - new_at) - (run_len - old_at)
+                if cmp == 0:
+                    for j in range(ln - new_at):
+                        if inv_data[a + new_at + j] != run_inv[old_at + j]:
+                            cmp = 1 if inv_data[a + new_at + j] > run_inv[old_at + j] else -1
                             break
-                    if cmp == 0:
-                        cmp = 1 if ln > run_len else -1
-                    ordered = cmp > 0
+                ordered = cmp > 0
             if ln > run_inv.shape[0]:
                 state[_BAIL] = 1
                 return nk, nr, nh
@@ -183,12 +193,7 @@ def _pass(n, first_line, inv_off, inv_data, inv_bm, inv_bo, cust, cust_bm, cust_
             is_open = True
             run_cust = c
             run_len = ln
-            cancel = prefix.shape[0] > 0 and ln >= prefix.shape[0]
-            if cancel:
-                for j in range(prefix.shape[0]):
-                    if run_inv[j] != prefix[j]:
-                        cancel = False
-                        break
+            cancel = new_cancel
             n0 = n1 = 0
             mn0 = mn1 = _HIGHEST
             mx0 = mx1 = _NONE
@@ -473,11 +478,17 @@ def _sum_in_order(values: np.ndarray) -> float:
     return total + err
 
 
-def _ordered(parts: list[_Part]) -> bool:
-    """Whether every run's invoice sorts after the one before (so no key comes back)."""
+def _ordered(parts: list[_Part], prefix: bytes) -> bool:
+    """Whether every run's invoice sorts after the one before (so no key comes back), in the
+    pass's order: without the cancellation prefix, shorter first, then byte by byte."""
+    def key(invoice: bytes) -> tuple[int, bytes]:
+        if prefix and invoice.startswith(prefix):
+            invoice = invoice[len(prefix):]
+        return len(invoice), invoice
+
     runs = [p for p in parts if p.first is not None]
     return all(p.ordered for p in runs) and all(
-        a.last == b.first or a.last[1] < b.first[1]  # type: ignore[index]
+        a.last == b.first or key(a.last[1]) < key(b.first[1])  # type: ignore[index]
         for a, b in zip(runs, runs[1:], strict=False))
 
 
@@ -594,7 +605,7 @@ def invoice_runs(path: str, columns: dict[str, str], *, cancellation_prefix: str
     if any(p is None for p in parts):
         return None
     cols, hashes, run_lines = _concat(parts)  # type: ignore[arg-type]
-    if not _ordered(parts):  # type: ignore[arg-type]
+    if not _ordered(parts, prefix.tobytes()):  # type: ignore[arg-type]
         merged = _merge_returning_keys(path, columns, cols, hashes, run_lines)
         if merged is None:
             return None
