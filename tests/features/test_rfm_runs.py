@@ -128,7 +128,8 @@ def test_a_hash_collision_leaves_the_log_to_duckdb(tmp_path: Path) -> None:
     path = write(log, tmp_path / "log.parquet")
     same = np.array([5, 5], np.uint64)
     cols = [np.array([7, 7]), np.array([False, False]), np.array([1, 1]), np.array([1.0, 2.0]),
-            np.array([0, 0]), np.array([0, 0]), np.array([False, False]), same]
+            np.array([0, 0]), np.array([0, 0]), np.array([False, False]), same,
+            np.array([0.0, 0.0])]
     assert rfm_runs._merge_returning_keys(str(path), COLUMNS, cols, same,
                                           np.array([0, 1])) is None
     log.loc[1, "InvoiceNo"] = "1"  # truly one invoice: merged into one key

@@ -540,7 +540,8 @@ def _invoice_runs(src: Source, roles: ColumnRoles, params: dict[str, Any],
         columns |= {"q": roles.quantity, "p": roles.price}  # type: ignore[dict-item]
     return invoice_runs(src.files[0], columns,  # type: ignore[arg-type]
                         cancellation_prefix=params["cancellation_prefix"],
-                        as_of_us=None if as_of is None else as_of.value // 1000,
+                        as_of_us=None if as_of is None else int(  # (no nanoseconds: any year)
+                            as_of.to_datetime64().astype("datetime64[us]").astype(np.int64)),
                         threads=params["threads"])
 
 

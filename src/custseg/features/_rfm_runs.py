@@ -85,7 +85,7 @@ def _valid(bitmap, offset, i):  # noqa: ANN001, ANN202 - numba kernel
 def _pass(n, first_line, inv_off, inv_data, inv_bm, inv_bo, cust, cust_bm, cust_bo,  # noqa: ANN001, ANN202, PLR0912, PLR0913, PLR0915, C901 - numba kernel
           ts, ts_bm, ts_bo, ts_mul, q, q_bm, q_bo, p, p_bm, p_bo, has_price, prefix, as_of,
           state, run_inv, first_inv, acc_i, acc_f, k_cust, k_ret, k_n, k_v, k_mn, k_mx,
-          k_cancel, k_hash, hashes, run_lines, safe_raw):
+          k_cancel, k_hash, k_err, hashes, run_lines, safe_raw):
     """One batch of lines: returns (keys, rejected lines, runs) written. A run still open at
     the end stays in ``state``/``acc_*`` for the next batch; :func:`_read_part` ends it."""
     is_open = state[_OPEN] == 1
@@ -145,14 +145,18 @@ def _pass(n, first_line, inv_off, inv_data, inv_bm, inv_bo, cust, cust_bm, cust_
         if not same:
             if is_open:
                 before = nk
+                # each key's sum and error term apart: a key cut in two parts is added up
+                # as one (see _combine), then rounded
                 if n0 > 0:
                     k_hash[nk] = run_hash
+                    k_err[nk] = e0
                     nk = _key(k_cust, k_ret, k_n, k_v, k_mn, k_mx, k_cancel, nk, run_cust, False,
-                              n0, s0 + e0, mn0, mx0, cancel)
+                              n0, s0, mn0, mx0, cancel)
                 if n1 > 0:
                     k_hash[nk] = run_hash
+                    k_err[nk] = e1
                     nk = _key(k_cust, k_ret, k_n, k_v, k_mn, k_mx, k_cancel, nk, run_cust, True,
-                              n1, s1 + e1, mn1, mx1, cancel)
+                              n1, s1, mn1, mx1, cancel)
                 if state[_CLOSED] == 0:
                     state[_FIRST_KEYS] = nk - before
                 state[_CLOSED] += 1
@@ -312,14 +316,15 @@ def _values(arr: pa.Array) -> np.ndarray:
     return _buffer(arr, 1, dtype)[arr.offset:arr.offset + len(arr)]
 
 
-#: Columns of the key arrays: the keys table's, then each key's run hash.
-_KEY_COLUMNS = ("cust", "is_ret", "n", "v", "mn", "mx", "cancel", "hash")
+#: Columns of the key arrays: the keys table's, then each key's run hash and the error term
+#: of its compensated sum ``v`` (the table's ``v`` is their sum).
+_KEY_COLUMNS = ("cust", "is_ret", "n", "v", "mn", "mx", "cancel", "hash", "err")
 
 
 def _key_arrays(n: int) -> list[np.ndarray]:
     return [np.empty(n, np.int64), np.empty(n, np.bool_), np.empty(n, np.int64), np.empty(n),
             np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.bool_),
-            np.empty(n, np.uint64)]
+            np.empty(n, np.uint64), np.empty(n)]
 
 
 @dataclass
@@ -410,14 +415,15 @@ def _read_part(path: str, columns: dict[str, str], row_groups: list[int], first_
     if state[_OPEN]:  # the last run: its keys
         n0, n1, mn0, mn1, mx0, mx1 = (int(x) for x in acc_i)
         s0, e0, s1, e1 = (float(x) for x in acc_f)
-        rows = [(False, n0, s0 + e0, mn0, mx0), (True, n1, s1 + e1, mn1, mx1)]
+        rows = [(False, n0, s0, mn0, mx0, e0), (True, n1, s1, mn1, mx1, e1)]
         rows = [r for r in rows if r[1] > 0]
         cancel = bool(state[_CANCEL])
         last = [np.array([state[_CUST]] * len(rows), np.int64),
                 np.array([r[0] for r in rows], np.bool_), np.array([r[1] for r in rows], np.int64),
                 np.array([r[2] for r in rows]), np.array([r[3] for r in rows], np.int64),
                 np.array([r[4] for r in rows], np.int64), np.full(len(rows), cancel),
-                np.full(len(rows), np.uint64(np.int64(state[_HASH]).view(np.uint64)))]
+                np.full(len(rows), np.uint64(np.int64(state[_HASH]).view(np.uint64))),
+                np.array([r[5] for r in rows])]
         part.keys.append(last)
         part.first = (int(state[_FIRST_CUST]), bytes(first_inv[:state[_FIRST_LEN]]))
         part.last = (int(state[_CUST]), bytes(run_inv[:state[_LEN]]))
@@ -427,8 +433,8 @@ def _read_part(path: str, columns: dict[str, str], row_groups: list[int], first_
 
 
 def _concat(parts: list[_Part]) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-    """The parts' keys, run hashes and runs' first lines end to end, joining a run that a
-    part boundary cut in two."""
+    """The parts' keys, run hashes and runs' first lines end to end, joining a run that part
+    boundaries cut (into two parts or more)."""
     empties = _key_arrays(0)
     cols = [np.concatenate([k[j] for p in parts for k in p.keys] or [empties[j]])
             for j in range(len(_KEY_COLUMNS))]
@@ -438,28 +444,34 @@ def _concat(parts: list[_Part]) -> tuple[list[np.ndarray], np.ndarray, np.ndarra
     drop = np.zeros(len(cols[0]), np.bool_)
     drop_run = np.zeros(len(hashes), np.bool_)
     row = run = 0
-    prev: _Part | None = None
+    # (customer, invoice) of the run open at the end of the parts so far, and its key rows
+    open_run: tuple[int, bytes] | None = None
+    open_rows: list[int] = []
     for p in parts:
         if p.first is None:  # no usable line: no key, no run
             continue
-        if prev is not None and prev.last == p.first:
-            # p's first run continues prev's last: add its keys into the last run's (the
-            # rows just before ``row``) and drop them, and its repeated run.
-            last = range(row - prev.last_keys, row)
+        n_keys = sum(len(k[0]) for k in p.keys)
+        n_runs = sum(len(h) for h in p.hashes)
+        own_last = list(range(row + n_keys - p.last_keys, row + n_keys))
+        if open_run is not None and open_run == p.first:
+            # p's first run continues the open run: add its keys into the open run's and drop
+            # them (a flag the open run did not have yet becomes one of its rows), and its
+            # repeated run.
+            rows = list(open_rows)
             for r in range(row, row + p.first_keys):
-                same = [x for x in last if cols[1][x] == cols[1][r]]
-                if not same:
-                    continue  # a flag the last run did not have: a key of its own
-                x = same[0]
-                cols[2][x] += cols[2][r]
-                cols[3][x] = _sum_in_order(cols[3][[x, r]])
-                cols[4][x] = min(cols[4][x], cols[4][r])
-                cols[5][x] = max(cols[5][x], cols[5][r])
-                drop[r] = True
+                same = [x for x in rows if cols[1][x] == cols[1][r]]
+                if same:
+                    _combine(cols, same[0], r)
+                    drop[r] = True
+                else:
+                    rows.append(r)
             drop_run[run] = True
-        row += sum(len(k[0]) for k in p.keys)
-        run += sum(len(h) for h in p.hashes)
-        prev = p
+            open_rows = rows if n_runs == 1 else own_last  # p is that one run: still open
+        else:
+            open_rows = own_last
+        open_run = p.last
+        row += n_keys
+        run += n_runs
     if drop.any() or drop_run.any():
         cols = [c[~drop] for c in cols]
         hashes = hashes[~drop_run]
@@ -467,15 +479,20 @@ def _concat(parts: list[_Part]) -> tuple[list[np.ndarray], np.ndarray, np.ndarra
     return cols, hashes, run_lines
 
 
-def _sum_in_order(values: np.ndarray) -> float:
-    """Neumaier's compensated sum of a key's parts, in line order."""
-    total = err = 0.0
-    for x in values.tolist():
-        t = total + x
+def _combine(cols: list[np.ndarray], x: int, r: int) -> None:
+    """Add key row ``r`` (a later part of the same key) into row ``x``: line counts, first and
+    last times, and the compensated sums, ``r``'s sum then its error term added to ``x``'s
+    (sum, error) as DuckDB's ``fsum`` combines two partial states, rounded only at the end."""
+    cols[2][x] += cols[2][r]
+    cols[4][x] = min(cols[4][x], cols[4][r])
+    cols[5][x] = max(cols[5][x], cols[5][r])
+    total, err = float(cols[3][x]), float(cols[8][x])
+    for value in (float(cols[3][r]), float(cols[8][r])):
+        t = total + value
         if math.isfinite(t):
-            err += (total - t) + x if abs(total) >= x else (x - t) + total
+            err += (total - t) + value if abs(total) >= abs(value) else (value - t) + total
         total = t
-    return total + err
+    cols[3][x], cols[8][x] = total, err
 
 
 def _ordered(parts: list[_Part], prefix: bytes) -> bool:
@@ -528,11 +545,8 @@ def _merge_returning_keys(path: str, columns: dict[str, str], cols: list[np.ndar
         merged.setdefault((h, ret), []).append(i)
     firsts = [rows[0] for rows in merged.values()]
     for rows in merged.values():
-        x = rows[0]
-        cols[2][x] = cols[2][rows].sum()
-        cols[3][x] = _sum_in_order(cols[3][rows])
-        cols[4][x] = cols[4][rows].min()
-        cols[5][x] = cols[5][rows].max()
+        for r in rows[1:]:  # in line order
+            _combine(cols, rows[0], r)
     keep = ~mask
     keep[firsts] = True
     return [c[keep] for c in cols]
@@ -563,6 +577,8 @@ def invoice_runs(path: str, columns: dict[str, str], *, cancellation_prefix: str
     """
     pf = pq.ParquetFile(path)
     schema = pf.schema_arrow
+    if any(len(schema.get_all_field_indices(name)) != 1 for name in columns.values()):
+        return None  # a name that two columns share: DuckDB tells them apart
     for role in ("cust", "q", "p"):
         if role in columns and not _plain_number(schema.field(columns[role]).type,
                                                  integer=role == "cust"):
@@ -610,6 +626,7 @@ def invoice_runs(path: str, columns: dict[str, str], *, cancellation_prefix: str
         if merged is None:
             return None
         cols = merged
+    cols[3] = cols[3] + cols[8]  # each key's compensated sum, rounded
     names = list(_KEY_COLUMNS[:6]) + (["cancel"] if len(prefix) else [])
     keys = pa.table({name: cols[j] for j, name in enumerate(names)})
     return InvoiceRuns(keys=keys, rejected=sum(p.rejected for p in parts),  # type: ignore[union-attr]
