@@ -803,8 +803,10 @@ def rfm(
         ``gross_value``, ``returned_value``, ``net_value``, ``excluded_net_value`` (so that
         ``net_value + excluded_net_value`` is the total value of the log),
         ``customers_without_usable_lines``, ``customer_id_normalised``, ``exclusion_precedence``,
-        ``feature_definitions``, ``customer_level`` (``"numba"`` or ``"sql"``: where the
-        per-customer step ran) and ``timings_seconds``.
+        ``feature_definitions``, ``invoice_level`` (``"numba runs"`` or ``"sql"``: where the
+        per-invoice step ran), ``customer_level`` (``"numba"`` or ``"sql"``: where the
+        per-customer step ran) and ``timings_seconds`` (with the invoice runs, DuckDB's scan
+        for rejected lines runs meanwhile and is timed within ``aggregate``).
 
     Raises
     ------
