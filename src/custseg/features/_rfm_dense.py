@@ -186,20 +186,26 @@ def reduce_keys(keys: pa.Table, cust: np.ndarray, extra: np.ndarray,
 
 
 @njit(cache=True, inline="always")
-def _add(total: np.ndarray, err: np.ndarray, c: int, x: float) -> None:
-    """Neumaier's compensated ``total[c] += x``. The SQL level's ``fsum`` is Kahan's; both give
-    the correctly rounded sum of the few invoices of a customer. Past the largest double the
-    total is inf, as ``fsum``'s, and the error term is left alone (it would turn inf into
-    NaN); the values are sums of ``|value|``, so an inf total stays inf."""
-    s = total[c]
-    t = s + x
+def neumaier(total: float, err: float, x: float) -> tuple[float, float]:
+    """One step of Neumaier's compensated sum: ``(total + x, err)`` with the rounding error of
+    the addition added to ``err`` (the sum is ``total + err``). Past the largest double the
+    total is inf and the error term is left alone (it would turn inf into NaN)."""
+    t = total + x
     if not np.isfinite(t):
         pass
-    elif abs(s) >= abs(x):
-        err[c] += (s - t) + x
+    elif abs(total) >= abs(x):
+        err += (total - t) + x
     else:
-        err[c] += (x - t) + s
-    total[c] = t
+        err += (x - t) + total
+    return t, err
+
+
+@njit(cache=True, inline="always")
+def _add(total: np.ndarray, err: np.ndarray, c: int, x: float) -> None:
+    """Neumaier's compensated ``total[c] += x``. The SQL level's ``fsum`` is Kahan's; both give
+    the correctly rounded sum of the few invoices of a customer. The values are sums of
+    ``|value|``, so an inf total stays inf."""
+    total[c], err[c] = neumaier(total[c], err[c], x)
 
 
 @njit(cache=True)

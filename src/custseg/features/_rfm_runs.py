@@ -28,7 +28,6 @@ one core; reading the five role columns ~0.5-0.7 s (the text invoice column most
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -37,6 +36,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from numba import njit
+
+from ._rfm_dense import neumaier
 
 __all__ = ["InvoiceRuns", "invoice_runs"]
 
@@ -65,12 +66,10 @@ _MAX_SPLIT_RUNS = 10_000
 
 @dataclass
 class InvoiceRuns:
-    """Keys (one row per customer, invoice and return flag, as DuckDB's group-by gives them),
-    how many lines failed a check, and how many lines were read."""
+    """Keys: one row per customer, invoice and return flag, as DuckDB's group-by gives them
+    (the rejected lines are DuckDB's scan's)."""
 
     keys: pa.Table
-    rejected: int
-    lines: int
 
 
 @njit(inline="always")
@@ -86,7 +85,7 @@ def _pass(n, first_line, inv_off, inv_data, inv_bm, inv_bo, cust, cust_bm, cust_
           ts, ts_bm, ts_bo, ts_mul, q, q_bm, q_bo, p, p_bm, p_bo, has_price, prefix, as_of,
           state, run_inv, first_inv, acc_i, acc_f, k_cust, k_ret, k_n, k_v, k_mn, k_mx,
           k_cancel, k_hash, k_err, hashes, run_lines, safe_raw):
-    """One batch of lines: returns (keys, rejected lines, runs) written. A run still open at
+    """One batch of lines: returns (keys, runs) written. A run still open at
     the end stays in ``state``/``acc_*`` for the next batch; :func:`_read_part` ends it."""
     is_open = state[_OPEN] == 1
     run_cust = state[_CUST]
@@ -98,7 +97,6 @@ def _pass(n, first_line, inv_off, inv_data, inv_bm, inv_bo, cust, cust_bm, cust_
     n0, n1, mn0, mn1, mx0, mx1 = acc_i[0], acc_i[1], acc_i[2], acc_i[3], acc_i[4], acc_i[5]
     s0, e0, s1, e1 = acc_f[0], acc_f[1], acc_f[2], acc_f[3]
     nk = 0
-    nr = 0
     nh = 0
     for i in range(n):
         # The checks of the plain path, in its order (the reason itself is taken in SQL).
@@ -109,10 +107,10 @@ def _pass(n, first_line, inv_off, inv_data, inv_bm, inv_bo, cust, cust_bm, cust_
             ok = _valid(inv_bm, inv_bo, i) and b > a
             if ok and inv_data[a] == 32:  # a leading blank: trim() decides, in SQL
                 state[_BAIL] = 1
-                return nk, nr, nh
+                return nk, nh
         if ok and (ts[i] > safe_raw or ts[i] < -safe_raw):
             state[_BAIL] = 1
-            return nk, nr, nh
+            return nk, nh
         t = ts[i] * ts_mul if ok else 0
         qv = 0.0
         val = 0.0
@@ -132,7 +130,6 @@ def _pass(n, first_line, inv_off, inv_data, inv_bm, inv_bo, cust, cust_bm, cust_
                 val = qv
             ok = ok and qv != 0 and np.isfinite(val) and t < as_of
         if not ok:
-            nr += 1
             continue
         c = cust[i]
         ln = b - a
@@ -181,7 +178,7 @@ def _pass(n, first_line, inv_off, inv_data, inv_bm, inv_bo, cust, cust_bm, cust_
                 ordered = cmp > 0
             if ln > run_inv.shape[0]:
                 state[_BAIL] = 1
-                return nk, nr, nh
+                return nk, nh
             h = np.uint64(14695981039346656037)  # FNV-1a of the invoice, mixed with the ID
             for j in range(ln):
                 run_inv[j] = inv_data[a + j]
@@ -207,12 +204,12 @@ def _pass(n, first_line, inv_off, inv_data, inv_bm, inv_bo, cust, cust_bm, cust_
         x = abs(val)
         if qv < 0 or cancel:
             n1 += 1
-            s1, e1 = _neumaier(s1, e1, x)
+            s1, e1 = neumaier(s1, e1, x)
             mn1 = min(mn1, t)
             mx1 = max(mx1, t)
         else:
             n0 += 1
-            s0, e0 = _neumaier(s0, e0, x)
+            s0, e0 = neumaier(s0, e0, x)
             mn0 = min(mn0, t)
             mx0 = max(mx0, t)
     acc_i[0], acc_i[1], acc_i[2], acc_i[3], acc_i[4], acc_i[5] = n0, n1, mn0, mn1, mx0, mx1
@@ -223,20 +220,7 @@ def _pass(n, first_line, inv_off, inv_data, inv_bm, inv_bo, cust, cust_bm, cust_
     state[_ORDERED] = 1 if ordered else 0
     state[_CANCEL] = 1 if cancel else 0
     state[_HASH] = np.int64(run_hash)
-    return nk, nr, nh
-
-
-@njit(inline="always")
-def _neumaier(total, err, x):  # noqa: ANN001, ANN202 - numba kernel
-    """Neumaier's compensated ``total + x`` (x >= 0), as ``_rfm_dense._add``: past the largest
-    double the total is inf and the error term is left alone."""
-    t = total + x
-    if np.isfinite(t):
-        if abs(total) >= x:
-            err += (total - t) + x
-        else:
-            err += (x - t) + total
-    return t, err
+    return nk, nh
 
 
 @njit(inline="always")
@@ -336,7 +320,6 @@ class _Part:
     keys: list[list[np.ndarray]] = field(default_factory=list)
     hashes: list[np.ndarray] = field(default_factory=list)
     run_lines: list[np.ndarray] = field(default_factory=list)
-    rejected: int = 0
     ordered: bool = True
     first: tuple[int, bytes] | None = None
     last: tuple[int, bytes] | None = None
@@ -399,7 +382,7 @@ def _read_part(path: str, columns: dict[str, str], row_groups: list[int], first_
             out = _key_arrays(n + 2)
             hashes = np.empty(n, np.uint64)
             run_lines = np.empty(n, np.int64)
-        nk, nr, nh = _pass(
+        nk, nh = _pass(
             n, line, offsets[inv.offset:inv.offset + n + 1], _buffer(inv, 2, np.uint8),
             *_bitmap(inv), _values(cust), *_bitmap(cust), _values(ts), *_bitmap(ts), ts_mul,
             _values(q), *_bitmap(q), _values(p), *_bitmap(p), has_price, prefix, as_of, state,
@@ -409,7 +392,6 @@ def _read_part(path: str, columns: dict[str, str], row_groups: list[int], first_
         part.keys.append([o[:nk].copy() for o in out])
         part.hashes.append(hashes[:nh].copy())
         part.run_lines.append(run_lines[:nh].copy())
-        part.rejected += nr
         line += n
     part.ordered = bool(state[_ORDERED])
     if state[_OPEN]:  # the last run: its keys
@@ -487,11 +469,8 @@ def _combine(cols: list[np.ndarray], x: int, r: int) -> None:
     cols[4][x] = min(cols[4][x], cols[4][r])
     cols[5][x] = max(cols[5][x], cols[5][r])
     total, err = float(cols[3][x]), float(cols[8][x])
-    for value in (float(cols[3][r]), float(cols[8][r])):
-        t = total + value
-        if math.isfinite(t):
-            err += (total - t) + value if abs(total) >= abs(value) else (value - t) + total
-        total = t
+    total, err = neumaier(total, err, float(cols[3][r]))
+    total, err = neumaier(total, err, float(cols[8][r]))
     cols[3][x], cols[8][x] = total, err
 
 
@@ -629,8 +608,7 @@ def invoice_runs(path: str, columns: dict[str, str], *, cancellation_prefix: str
     cols[3] = cols[3] + cols[8]  # each key's compensated sum, rounded
     names = list(_KEY_COLUMNS[:6]) + (["cancel"] if len(prefix) else [])
     keys = pa.table({name: cols[j] for j, name in enumerate(names)})
-    return InvoiceRuns(keys=keys, rejected=sum(p.rejected for p in parts),  # type: ignore[union-attr]
-                       lines=meta.num_rows)
+    return InvoiceRuns(keys=keys)
 
 
 def _plain_number(t: pa.DataType, *, integer: bool) -> bool:
@@ -665,3 +643,4 @@ def warm_up() -> None:
             invoice_runs(path, {"inv": "i", "cust": "c", "ts": "t", "q": "q", "p": "p"},
                          cancellation_prefix="C", as_of_us=None, threads=1)
     _repeated(np.zeros(2, np.uint64))
+    neumaier(0.0, 0.0, 1.0)  # as _combine calls it, from Python
