@@ -339,7 +339,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                                  max_iter=self.max_iter, tol=self.tol, random_state=seed,
                                  dtype=self.dtype).fit(X)
             params = {"method": self.method, "n_init": self.n_init, "max_iter": self.max_iter,
-                      "tol": self.tol, "init": "k-means++", "dtype": self.dtype}
+                      "tol": self.tol, "init": "k-means++", "dtype": self.dtype,
+                      "init_rows": int(getattr(est, "init_rows_", X.shape[0]))}
         elif name == "minibatch":
             est = cluster.MiniBatch(n_clusters=k, n_init=min(self.n_init, 3),
                                     random_state=seed).fit(X)

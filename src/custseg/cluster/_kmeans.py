@@ -15,7 +15,7 @@ from .._validation import RANDOM_STATE, Interval, Options, Predicate, validate_p
 from ._base import CentroidMixin, as_generator, check_n_samples, check_X, sklearn_seed
 from ._hartigan_wong import HW_EMPTY, HW_MAX_ITER, HW_QTRAN_LIMIT, hartigan_wong
 from ._kernels import kmeans_plusplus
-from ._lloyd import kmeans_fit
+from ._lloyd import _init_rows, kmeans_fit
 
 __all__ = ["KMeans"]
 
@@ -53,6 +53,15 @@ class KMeans(CentroidMixin, ClusterMixin, BaseEstimator):
         ``n_init`` is not used).
     n_init : int, default=10
         Number of k-means++ starts; the run with the lowest inertia is kept.
+    init_size : int, "auto" or None, default="auto"
+        Lloyd/Elkan only: rows the ``n_init`` starts run on. Each start is seeded and iterated
+        to convergence on a uniform sample of that many rows; the one whose centres have the
+        lowest inertia on all rows then starts the Lloyd iterations on all rows (the
+        initialisation of scikit-learn's ``MiniBatchKMeans``, followed by full Lloyd). ``"auto"``
+        samples ``max(100_000, 100 * n_clusters)`` rows when ``n_init > 1`` and there are at
+        least four times as many rows, and uses all rows otherwise; ``None`` always uses all
+        rows, as scikit-learn does (and then returns its partition from the same seed). On a
+        million customers this makes ten starts cost about what one start on all rows costs.
     max_iter : int, default=300
         Maximum number of iterations of one run (for Hartigan–Wong: optimal-transfer passes,
         R's ``iter.max``).
@@ -80,6 +89,9 @@ class KMeans(CentroidMixin, ClusterMixin, BaseEstimator):
         Within-cluster sum of squared distances to the centres.
     n_iter_ : int
         Iterations of the kept run.
+    init_rows_ : int
+        Lloyd/Elkan only: rows the ``n_init`` starts ran on (``n_samples`` unless
+        ``init_size`` sampled).
     n_clusters_ : int
         Number of clusters found (equals ``n_clusters``).
     n_features_in_ : int
@@ -106,13 +118,15 @@ class KMeans(CentroidMixin, ClusterMixin, BaseEstimator):
         "tol": [Interval(float, 0, None)],
         "random_state": RANDOM_STATE,
         "dtype": [Options(frozenset({None, "float64", "float32"}))],
+        "init_size": [Options(frozenset({None, "auto"})), Interval(int, 1, None)],
     }
 
     def __init__(self, n_clusters: int = 8, *,
                  method: Literal["lloyd", "elkan", "hartigan-wong"] = "lloyd",
                  init: str | np.ndarray = "k-means++", n_init: int = 10, max_iter: int = 300,
                  tol: float = 1e-4, random_state: Any = None,
-                 dtype: Literal["float64", "float32"] | None = None):
+                 dtype: Literal["float64", "float32"] | None = None,
+                 init_size: int | Literal["auto"] | None = "auto"):
         self.n_clusters = n_clusters
         self.method = method
         self.init = init
@@ -121,6 +135,7 @@ class KMeans(CentroidMixin, ClusterMixin, BaseEstimator):
         self.tol = tol
         self.random_state = random_state
         self.dtype = dtype
+        self.init_size = init_size
 
     def fit(self, X: Any, y: Any = None) -> KMeans:
         """Compute the clustering.
@@ -161,7 +176,10 @@ class KMeans(CentroidMixin, ClusterMixin, BaseEstimator):
             C, labels, inertia, n_iter = kmeans_fit(
                 X, k, n_init=1 if given else int(self.n_init), init=init,
                 random_state=sklearn_seed(self.random_state), max_iter=int(self.max_iter),
-                tol=float(self.tol), algorithm="hamerly" if self.method == "elkan" else "auto")
+                tol=float(self.tol), algorithm="hamerly" if self.method == "elkan" else "auto",
+                init_size=self.init_size)
+            self.init_rows_ = _init_rows(None if given else self.init_size, n, k,
+                                         int(self.n_init)) or n
             self.cluster_centers_ = C
             self.labels_ = labels.astype(np.int64)
             self.inertia_ = float(inertia)

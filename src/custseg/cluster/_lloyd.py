@@ -1432,10 +1432,54 @@ def kmeans_plusplus(X: Any, k: int, random_state: Any = None, n_local_trials: in
         return _kmeans_pp(ws, k, rs, n_local_trials)
 
 
+_INIT_SAMPLE = 100_000  # rows of init_size="auto" (at least 100 per cluster)
+_SAMPLE_TOL = 0.01
+
+
+def _init_rows(init_size: Any, n: int, k: int, n_init: int) -> int | None:
+    """Rows of the sample the starts run on, or ``None`` for all rows (see kmeans_fit)."""
+    if init_size is None:
+        return None
+    if isinstance(init_size, str):
+        if init_size != "auto":
+            raise InvalidParameterError(
+                f"The 'init_size' parameter must be an int >= 1, \"auto\" or None. Got "
+                f"{init_size!r} instead.")
+        m = max(_INIT_SAMPLE, 100 * k)
+        return m if n_init > 1 and n >= 4 * m else None
+    m = max(_check_int("init_size", init_size, 1), k)
+    return m if m < n else None
+
+
+def _sampled_start(ws: _Workspace, k: int, m: int, n_init: int,
+                   rs: np.random.RandomState | np.random.Generator,
+                   n_local_trials: int | None, algorithm: Algorithm, max_iter: int,
+                   tol_abs: float) -> np.ndarray:
+    """Centres of the best of ``n_init`` starts run to convergence on ``m`` sampled rows of
+    ``ws.X``, judged by their inertia on all rows (one pass each: the sample's inertias differ
+    by its noise, which picked a start 0.9 % worse on all rows in a 1M-row RFM test)."""
+    X, sw = ws.X, ws.sw
+    gen = rs if isinstance(rs, np.random.Generator) else np.random.default_rng(
+        rs.randint(np.iinfo(np.int32).max))
+    rows = np.sort(gen.choice(X.shape[0], size=m, replace=False))  # sorted: reads X in order
+    sample = _Workspace(np.ascontiguousarray(X[rows]), k, sw[rows] if sw.size else sw)
+    run = _run_hamerly if _resolve_algorithm(algorithm, sample) == "hamerly" else _run_lloyd
+    best: tuple[np.ndarray, float] | None = None
+    for r in range(n_init):
+        C, inertia_m, n_iter = run(sample, _kmeans_pp(sample, k, rs, n_local_trials)[0],
+                                   max_iter, tol_abs * _SAMPLE_TOL)
+        _, inertia = ws.final_pass(C)
+        logger.debug("k-means start %d/%d: inertia %.6g on %d sampled rows in %d iterations, "
+                     "%.6g on all rows", r + 1, n_init, inertia_m, m, n_iter, inertia)
+        if best is None or inertia < best[1]:
+            best = (C, inertia)
+    return best[0]
+
+
 def kmeans_fit(X: Any, k: int, *, n_init: int = 1, init: str | Any = "k-means++",
                random_state: Any = None, max_iter: int = 300, tol: float = 1e-4,
                sample_weight: Any = None, n_local_trials: int | None = None,
-               algorithm: Algorithm = "auto",
+               algorithm: Algorithm = "auto", init_size: int | Literal["auto"] | None = None,
                n_threads: int | None = None) -> tuple[np.ndarray, np.ndarray, float, int]:
     """Best of ``n_init`` k-means++ starts, each followed by Lloyd iterations.
 
@@ -1444,6 +1488,13 @@ def kmeans_fit(X: Any, k: int, *, n_init: int = 1, init: str | Any = "k-means++"
     replaces the kept one only when its inertia is lower and its partition differs. So an int
     seed gives scikit-learn's partition. The column moments, block buffers and label array are
     computed or allocated once and shared by the starts.
+
+    With ``init_size`` (rows ``m``), the starts run on a uniform sample of ``m`` rows instead:
+    each is seeded and iterated to convergence there, the one with the lowest inertia on the
+    sample is kept, and its centres start the Lloyd iterations on all rows. That is the
+    initialisation of scikit-learn's ``MiniBatchKMeans`` (``init_size``), followed by full Lloyd.
+    The ``n_init`` starts then cost about ``n_init * m / n`` of one start on all rows, so the
+    fit costs little more than one start, while the start is chosen among ``n_init``.
 
     Parameters
     ----------
@@ -1467,6 +1518,12 @@ def kmeans_fit(X: Any, k: int, *, n_init: int = 1, init: str | Any = "k-means++"
         k-means++ candidates per centre (``None``: ``2 + int(log(k))``).
     algorithm : {"auto", "lloyd", "hamerly"}, default="auto"
         Kernel of the iterations (see :func:`lloyd`).
+    init_size : int, "auto" or None, default=None
+        Rows the starts run on (see above). ``None``: all rows, scikit-learn's draws and
+        partition. An int: a sample of that many rows (at least ``k``), when it is smaller than
+        ``n_samples``. ``"auto"``: a sample of ``max(100_000, 100 * k)`` rows when ``n_init > 1``
+        and the data has at least four times that many rows, else all rows. Not used with
+        given initial centres.
     n_threads : int, default=None
         Threads of the parallel loops; the result does not depend on it.
 
@@ -1476,7 +1533,7 @@ def kmeans_fit(X: Any, k: int, *, n_init: int = 1, init: str | Any = "k-means++"
     labels : ndarray of shape (n_samples,), int32
     inertia : float
     n_iter : int
-        Iterations of the kept run.
+        Iterations of the kept run (on all rows, with ``init_size``).
 
     Examples
     --------
@@ -1506,10 +1563,18 @@ def kmeans_fit(X: Any, k: int, *, n_init: int = 1, init: str | Any = "k-means++"
         n_local_trials = _check_int("n_local_trials", n_local_trials, 1)
     rs = _check_random_state(random_state)
     sw = _check_weights(sample_weight, n)
+    m = None if given else _init_rows(init_size, n, k, n_init)
     with NumbaThreads(n_threads):
         ws = _Workspace(X, k, sw)
         run = _run_hamerly if _resolve_algorithm(algorithm, ws) == "hamerly" else _run_lloyd
         tol_abs = ws.tol_abs(tol)
+        if m is not None:
+            C0 = _sampled_start(ws, k, m, n_init, rs, n_local_trials, algorithm, max_iter,
+                                tol_abs)
+            C, inertia, n_iter = run(ws, C0, max_iter, tol_abs)
+            logger.debug("k-means on all %d rows from the best of %d starts on %d: inertia "
+                         "%.6g in %d iterations", n, n_init, m, inertia, n_iter)
+            return C, ws.labels, inertia, n_iter
         best: tuple[np.ndarray, np.ndarray, float, int] | None = None
         runs = 1 if given else n_init
         for r in range(runs):
