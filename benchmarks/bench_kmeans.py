@@ -20,8 +20,9 @@ iterations
     returned centre, float64) and the relative gap to custseg's. A faster result of worse quality
     is not faster.
 bandwidth floor
-    One iteration must read ``X`` once: the floor is the median time of a parallel numba
-    streaming sum over the same matrix, with the same threads, in a child of its own (so that
+    One iteration must read ``X`` once: the floor is the median time per read of a parallel
+    numba streaming sum over the same matrix, read 20 times back to back (as a fit's
+    iterations follow each other), with the same threads, in a child of its own (so that
     compiling it does not count in custseg's peak memory). custseg's ms/iteration is reported
     against it.
 seeding
@@ -237,8 +238,12 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     return res
 
 
+_FLOOR_PASSES = 20  # streaming reads timed together by the floor
+
+
 def _floor(X: np.ndarray, repeats: int, quiet: float | None) -> tuple[float, float]:
-    """Median and best time of one parallel streaming read of ``X`` (the floor of a pass)."""
+    """Median and best time per read of ``X`` when it is read back to back by a parallel
+    streaming sum (the floor of a pass)."""
     from numba import njit, prange
 
     @njit(parallel=True, fastmath=True, cache=False)
@@ -252,7 +257,7 @@ def _floor(X: np.ndarray, repeats: int, quiet: float | None) -> tuple[float, flo
     stream_sum(flat)
     times = []
     rounds = repeats if _GATE.on else 1
-    for _ in range(rounds):  # in lockstep, one round (three reads) per go of the parent
+    for _ in range(rounds):  # in lockstep, one round (three timings) per go of the parent
         _GATE.wait()
         if _GATE.on:
             stream_sum(flat)  # untimed: wakes the thread pool that slept while others ran
@@ -260,9 +265,13 @@ def _floor(X: np.ndarray, repeats: int, quiet: float | None) -> tuple[float, flo
         for _ in range(3 if _GATE.on else repeats):
             if quiet is not None:
                 wait_for_quiet(quiet, timeout=60)
+            # _FLOOR_PASSES reads back to back, as a fit's iterations follow each other: one
+            # read alone also times the thread pool's wake-up (a median of 6.2 ms per read in
+            # lockstep where back-to-back reads took 2.2 ms each)
             t = time.perf_counter()
-            stream_sum(flat)
-            mine.append(time.perf_counter() - t)
+            for _ in range(_FLOOR_PASSES):
+                stream_sum(flat)
+            mine.append((time.perf_counter() - t) / _FLOOR_PASSES)
         times += mine
         _GATE.report(statistics.median(mine))
     return statistics.median(times), min(times)
