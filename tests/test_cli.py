@@ -160,3 +160,27 @@ def test_python_dash_m_runs_the_command(tmp_path):
                           "--out", str(tmp_path / "out")], capture_output=True, text=True,
                          timeout=120)
     assert bad.returncode == 1 and "no.csv" in bad.stderr
+
+
+@pytest.mark.parametrize(("value", "rows"), [("20", 20), ("all", 60), ("auto", 60)])
+def test_init_size_sets_the_rows_the_starts_run_on(tmp_path, value, rows):
+    src = tmp_path / "c.csv"
+    pd.DataFrame({"cid": range(60), "a": [i % 11 for i in range(60)],
+                  "b": [i % 7 for i in range(60)]}).to_csv(src, index=False)
+    res = run("segment", str(src), "--out", str(tmp_path / "o"), "--k", "3", "--init-size",
+              value, "--quiet")
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["algorithm"]["params"]["init_rows"] == rows
+    assert summary["options"]["init_size"] == (None if value == "all" else
+                                               int(value) if value.isdigit() else value)
+
+
+@pytest.mark.parametrize("value", ["0", "some", "-5", "1.5"])
+def test_bad_init_size_is_one_line(tmp_path, value):
+    src = tmp_path / "c.csv"
+    src.write_text("id,a,b\n1,2,3\n2,3,4\n3,5,1\n")
+    res = runner.invoke(app, ["segment", str(src), "--out", str(tmp_path / "o"),
+                              "--init-size", value])
+    assert res.exit_code == 1, res.output
+    assert res.output.strip().startswith("error:") and "--init-size" in res.output

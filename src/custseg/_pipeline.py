@@ -78,6 +78,7 @@ class SegmentOptions:
     max_iter: int = 300
     tol: float = 1e-4
     dtype: str = "float64"  # k-means precision: "float64" or "float32"
+    init_size: int | str | None = "auto"  # rows the k-means starts run on (None: all)
     seed: int | None = 0
     output_format: str = "csv"
     include_ids: bool = False
@@ -376,7 +377,8 @@ def segmenter_for(plan, opts: SegmentOptions) -> Segmenter:
                      scale=opts.scale, log_transform=opts.log_transform, clip=opts.clip,
                      missing="impute", impute=opts.impute, algorithm=opts.algorithm,
                      method=opts.method, n_init=opts.n_init, max_iter=opts.max_iter,
-                     tol=opts.tol, random_state=opts.seed, dtype=opts.dtype)
+                     tol=opts.tol, random_state=opts.seed, dtype=opts.dtype,
+                     init_size=opts.init_size)
 
 
 def run_choose_k(source: str | Path, options: SegmentOptions | None = None,

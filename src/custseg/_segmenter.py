@@ -116,6 +116,12 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         Precision of the k-means passes (``algorithm="kmeans"``, Lloyd or Elkan): float32
         halves the bytes read per iteration; rows whose two nearest centres are too close to
         tell apart in float32 are decided in float64, and the inertia is computed in float64.
+    init_size : int, "auto" or None, default="auto"
+        Rows the ``n_init`` k-means starts run on (``algorithm="kmeans"``, Lloyd or Elkan; see
+        :class:`custseg.cluster.KMeans`): ``"auto"`` samples 100,000 rows (at least 100 per
+        segment) from four times as many, judges each start by its inertia on all rows and
+        iterates the best on all rows; ``None`` runs every start on all rows, as scikit-learn
+        does; an int samples that many rows.
 
     Attributes
     ----------
@@ -185,6 +191,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         "method": [Options(frozenset({"lloyd", "elkan", "hartigan-wong"}))],
         "n_init": [Interval(int, 1, None)],
         "dtype": [Options(frozenset({"float64", "float32"}))],
+        "init_size": [Options(frozenset({None, "auto"})), Interval(int, 1, None)],
         "max_iter": [Interval(int, 1, None)],
         "tol": [Interval(float, 0, None)],
         "random_state": RANDOM_STATE,
@@ -201,7 +208,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                  method: Literal["lloyd", "elkan", "hartigan-wong"] = "lloyd",
                  n_init: int = 10, max_iter: int = 300, tol: float = 1e-4,
                  random_state: int | None = None,
-                 dtype: Literal["float64", "float32"] = "float64"):
+                 dtype: Literal["float64", "float32"] = "float64",
+                 init_size: int | Literal["auto"] | None = "auto"):
         self.features = features
         self.id_column = id_column
         self.categorical = categorical
@@ -220,6 +228,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         self.tol = tol
         self.random_state = random_state
         self.dtype = dtype
+        self.init_size = init_size
 
     # ---------------------------------------------------------------------------------------
     def __sklearn_tags__(self):
@@ -337,7 +346,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         if name == "kmeans":
             est = cluster.KMeans(n_clusters=k, method=self.method, n_init=self.n_init,
                                  max_iter=self.max_iter, tol=self.tol, random_state=seed,
-                                 dtype=self.dtype).fit(X)
+                                 dtype=self.dtype, init_size=self.init_size).fit(X)
             params = {"method": self.method, "n_init": self.n_init, "max_iter": self.max_iter,
                       "tol": self.tol, "init": "k-means++", "dtype": self.dtype,
                       "init_rows": int(getattr(est, "init_rows_", X.shape[0]))}

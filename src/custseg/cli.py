@@ -260,6 +260,9 @@ def segment(
     n_init: Annotated[int, typer.Option("--n-init", help="k-means starts, e.g. --n-init 10.")] = 10,
     dtype: Annotated[str, typer.Option(help="k-means precision: float64 | float32 (half the "
                                             "bytes per pass), e.g. --dtype float32.")] = "float64",
+    init_size: Annotated[str, typer.Option(
+        "--init-size", help="Rows the k-means starts run on: auto (100,000 sampled from 400,000 "
+                            "customers) | all | a number, e.g. --init-size all.")] = "auto",
     fmt: Annotated[str, typer.Option("--format", help="segments file: csv | parquet, e.g. "
                                                       "--format parquet.")] = "csv",
     delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: detected), e.g. "
@@ -315,6 +318,7 @@ def segment(
             duplicates=_choice(duplicates, "duplicates", ("reject", "keep")),
             seed=seed, n_init=n_init, output_format=_choice(fmt, "format", ("csv", "parquet")),
             dtype=_choice(dtype, "dtype", ("float64", "float32")),
+            init_size=_init_size(init_size),
             delimiter=delimiter, encoding=encoding, include_ids=include_ids, force=force,
             previous=previous, names=_read_names(names), transactions=transactions,
             rfm=_rfm_options(customer, date, amount, quantity, price, invoice, as_of, dayfirst,
@@ -350,6 +354,17 @@ def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise InvalidParameterError(f"--{name} must be one of {', '.join(allowed)}; got {value!r}.")
     return value
+
+
+def _init_size(value: str) -> int | str | None:
+    """``--init-size``: auto | all (None) | a positive number of rows."""
+    if value in ("auto", "all"):
+        return None if value == "all" else value
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    raise InvalidParameterError(
+        f"--init-size must be auto, all or a positive number of rows; got {value!r}. "
+        "E.g. --init-size all.")
 
 
 def _none(value: str, name: str, allowed: tuple[str, ...]) -> str | None:

@@ -122,3 +122,12 @@ def test_spark_engine_refuses_float32_kmeans():
     _check_options(SegmentOptions())  # the defaults pass
     with pytest.raises(custseg.InvalidParameterError, match="--dtype float32"):
         _check_options(SegmentOptions(dtype="float32"))
+
+
+@pytest.mark.parametrize("init_size", [None, 50_000])
+def test_spark_engine_refuses_init_size(init_size):
+    from custseg._pipeline import SegmentOptions
+    from custseg.engines._spark_job import _check_options
+
+    with pytest.raises(custseg.InvalidParameterError, match="--init-size"):
+        _check_options(SegmentOptions(init_size=init_size))
