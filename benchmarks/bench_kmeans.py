@@ -153,8 +153,9 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     k, iters = C0.shape[0], args.iters
     quiet = args.quiet if args.quiet > 0 else None
     if peer == "custseg-floor":
-        res["floor_s"], res["floor_best_s"] = _floor(
-            X, args.repeats if args.lockstep else max(9, args.repeats * 3), quiet)
+        res["floor_s"], res["floor_best_s"], res["custseg_marginal_s"] = _floor(
+            X, args.repeats if args.lockstep else max(9, args.repeats * 3), quiet, C0,
+            iters, args.threads)
         return {**res, "times": [], "busy": [], "centers": None, "peak_rss_mb": peak_rss_mb()}
     if peer == "custseg-warmup":
         from custseg.cluster._lloyd import kmeans_fit
@@ -241,9 +242,13 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
 _FLOOR_PASSES = 20  # streaming reads timed together by the floor
 
 
-def _floor(X: np.ndarray, repeats: int, quiet: float | None) -> tuple[float, float]:
+def _floor(X: np.ndarray, repeats: int, quiet: float | None, C0: np.ndarray | None = None,
+           iters: int = 50, threads: int | None = None) -> tuple[float, float, float | None]:
     """Median and best time per read of ``X`` when it is read back to back by a parallel
-    streaming sum (the floor of a pass)."""
+    streaming sum (the floor of a pass), and with ``C0`` custseg's marginal time per Lloyd
+    iteration: the median of ``(t(iters) - t(iters // 5)) / (iters - iters // 5)`` over
+    fits from ``C0`` timed in the same turns (a fit's fixed costs -- the column moments,
+    the packed copy, the final float64 pass -- cancel out)."""
     from numba import njit, prange
 
     @njit(parallel=True, fastmath=True, cache=False)
@@ -256,6 +261,17 @@ def _floor(X: np.ndarray, repeats: int, quiet: float | None) -> tuple[float, flo
     flat = X.reshape(-1)
     stream_sum(flat)
     times = []
+    marginal = []
+    short = max(1, iters // 5)
+    if C0 is not None:
+        from custseg.cluster._lloyd import lloyd
+
+        def fit(n_iter: int) -> float:
+            t = time.perf_counter()
+            lloyd(X, C0, max_iter=n_iter, tol=0.0, n_threads=threads)
+            return time.perf_counter() - t
+
+        fit(3)  # loads the cached kernels
     rounds = repeats if _GATE.on else 1
     for _ in range(rounds):  # in lockstep, one round (three timings) per go of the parent
         _GATE.wait()
@@ -273,8 +289,12 @@ def _floor(X: np.ndarray, repeats: int, quiet: float | None) -> tuple[float, flo
                 stream_sum(flat)
             mine.append((time.perf_counter() - t) / _FLOOR_PASSES)
         times += mine
+        if C0 is not None:
+            for _ in range(1 if _GATE.on else repeats):
+                marginal.append((fit(iters) - fit(short)) / (iters - short))
         _GATE.report(statistics.median(mine))
-    return statistics.median(times), min(times)
+    return statistics.median(times), min(times), \
+        (statistics.median(marginal) if marginal else None)
 
 
 def _spark_worker(X: np.ndarray, C0: np.ndarray, iters: int, args: argparse.Namespace,
@@ -544,6 +564,7 @@ def _row(peer: str, p: dict[str, Any], peak_rss_mb: float | None) -> dict[str, A
     if "floor_s" in p:
         row["floor_s"] = p["floor_s"]
         row["floor_best_s"] = p["floor_best_s"]
+        row["custseg_marginal_s"] = p.get("custseg_marginal_s")
     if "indices" in p:
         row["indices"] = p["indices"]
     return row
@@ -643,7 +664,7 @@ def main(argv: list[str] | None = None) -> int:
             if floor is None:
                 print("  measuring the bandwidth floor ...", flush=True)
                 floor = run_peer("custseg-floor", data, init, raw, args)
-            for key in ("floor_s", "floor_best_s"):
+            for key in ("floor_s", "floor_best_s", "custseg_marginal_s"):
                 if key in floor:
                     ref[key] = floor[key]
         seeding = []
@@ -729,6 +750,15 @@ def report(rows: list[dict[str, Any]], seeding: list[dict[str, Any]], args: argp
             print(f"\nbandwidth floor: one streaming pass over the {matrix_mb:,.0f} MB matrix takes "
                   f"{floor * 1e3:.2f} ms (median; {matrix_mb / 1024 / floor:.1f} GiB/s), "
                   f"{best * 1e3:.2f} ms at best ({matrix_mb / 1024 / best:.1f} GiB/s)")
+            marginal = ref.get("custseg_marginal_s")
+            if marginal:
+                summary["custseg_marginal_ms_per_iter"] = marginal * 1e3
+                summary["custseg_marginal_iter_over_floor"] = marginal / floor
+                print(f"  custseg, one more iteration (fits of {args.iters} and "
+                      f"{max(1, args.iters // 5)} iterations timed with the floor: the fit's "
+                      f"fixed costs cancel): {marginal * 1e3:.2f} ms = "
+                      f"{marginal / floor:.2f}x the median floor, {marginal / best:.2f}x the "
+                      "best")
             for r in rows:
                 if r["peer"].startswith("custseg") and r.get("ms_per_iter"):
                     key = "custseg" if r["peer"] == "custseg" else r["peer"]
