@@ -162,6 +162,35 @@ def test_python_dash_m_runs_the_command(tmp_path):
     assert bad.returncode == 1 and "no.csv" in bad.stderr
 
 
+def test_the_console_script_ends_after_flushing_and_atexit(tmp_path):
+    """``console`` skips the interpreter's teardown only after a success, with the output
+    flushed and the ``atexit`` handlers run; a failure still exits 1."""
+    import subprocess
+    import sys
+
+    marker = tmp_path / "atexit.txt"
+    code = (f"import atexit, sys\n"
+            f"atexit.register(lambda: open({str(marker)!r}, 'w').write('ran'))\n"
+            f"from custseg.cli import console\n"
+            f"sys.argv = ['custseg'] + sys.argv[1:]\n"
+            f"console()\n"
+            f"print('after console')\n")
+    out = tmp_path / "demo"
+    res = subprocess.run([sys.executable, "-c", code, "demo", "--out", str(out)],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert marker.read_text() == "ran"
+    assert "after console" not in res.stdout  # the process ended in console()
+    assert "report.html" in res.stdout  # the last lines of the (piped) output were flushed
+    assert json.loads((out / "summary.json").read_text())["rows_segmented"] > 0
+    marker.unlink()
+    bad = subprocess.run([sys.executable, "-c", code, "segment", str(tmp_path / "no.csv"),
+                          "--out", str(tmp_path / "o")], capture_output=True, text=True,
+                         timeout=120)
+    assert bad.returncode == 1 and "no.csv" in bad.stderr
+    assert marker.read_text() == "ran"
+
+
 @pytest.mark.parametrize(("value", "rows"), [("20", 20), ("all", 60), ("auto", 60)])
 def test_init_size_sets_the_rows_the_starts_run_on(tmp_path, value, rows):
     src = tmp_path / "c.csv"

@@ -1,6 +1,6 @@
 """``python -m custseg``: the ``custseg`` command, for when the console script is not on PATH."""
 
-from .cli import main
+from .cli import console
 
 if __name__ == "__main__":
-    main()
+    console()
