@@ -162,7 +162,8 @@ def test_the_same_invoice_for_two_customers_alternating(monkeypatch: pytest.Monk
 
 
 @pytest.mark.parametrize("kind", ["amount", "float quantity", "int32 IDs", "date32", "seconds",
-                                  "integer invoices", "large strings", "as_of"])
+                                  "nanoseconds", "nanoseconds, as_of", "integer invoices",
+                                  "large strings", "as_of"])
 def test_column_kinds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kind: str) -> None:
     log = retail_log()
     table = pa.Table.from_pandas(log, preserve_index=False)
@@ -182,6 +183,15 @@ def test_column_kinds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kind: str
     elif kind == "seconds":
         table = table.set_column(table.schema.get_field_index("InvoiceDate"), "InvoiceDate",
                                  table.column("InvoiceDate").cast(pa.timestamp("s")))
+    elif kind.startswith("nanoseconds"):
+        # pandas' default unit; sub-microsecond parts on both sides of 1970 and of the
+        # halves, which the plain path's cast rounds (half away from zero)
+        ns = log["InvoiceDate"].astype("datetime64[ns]").to_numpy().astype(np.int64)
+        ns = ns + np.resize(np.array([0, 499, 500, 501, -499, -500, -501, 999]), len(ns))
+        table = table.set_column(table.schema.get_field_index("InvoiceDate"), "InvoiceDate",
+                                 pa.array(ns, pa.int64()).cast(pa.timestamp("ns")))
+        if kind.endswith("as_of"):  # a cut through the rounded values
+            kwargs["as_of"] = str(pd.Timestamp(int(np.sort(ns)[len(ns) // 2]) + 500))
     elif kind == "integer invoices":
         numbers = [int(x.lstrip("C")) for x in log["InvoiceNo"]]
         table = table.set_column(table.schema.get_field_index("InvoiceNo"), "InvoiceNo",
@@ -336,3 +346,37 @@ def test_invoices_in_export_order_need_no_hash_check(monkeypatch: pytest.MonkeyP
     assert runs.summary["invoice_level"] == "numba runs"
     assert_same(runs, sql)
     assert runs.summary["cancellation_invoices"] == 3
+
+
+def test_nanoseconds_round_as_duckdbs_cast() -> None:
+    """The plain path reads a nanosecond column through ``CAST(... AS TIMESTAMP)``; the pass
+    rounds the same way (nearest microsecond, halves away from zero)."""
+    import duckdb
+
+    edges = np.array([-1501, -1500, -1499, -1000, -999, -501, -500, -499, -1, 0, 1, 499, 500,
+                      501, 999, 1000, 1499, 1500, 1501, 1_700_000_000_123_456_789,
+                      -1_700_000_000_123_456_500, np.iinfo(np.int64).max - 1,
+                      np.iinfo(np.int64).min + 2], dtype=np.int64)
+    rng = np.random.default_rng(0)
+    values = np.concatenate([edges, rng.integers(-2**62, 2**62, 2000)])
+    table = pa.table({"ts": pa.array(values, pa.int64()).cast(pa.timestamp("ns"))})
+    con = duckdb.connect()
+    con.register("t", table)
+    expected = np.array([r[0] for r in con.execute(
+        "SELECT epoch_us(CAST(ts AS TIMESTAMP)) FROM t").fetchall()], dtype=np.int64)
+    np.testing.assert_array_equal(rfm_runs._ns_to_us(values), expected)
+
+
+@pytest.mark.parametrize("special", [np.iinfo(np.int64).max, np.iinfo(np.int64).min + 1])
+def test_infinite_nanosecond_timestamps_go_to_duckdb(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path, special: int) -> None:
+    log = retail_log()
+    ns = log["InvoiceDate"].astype("datetime64[ns]").to_numpy().astype(np.int64)
+    ns[7] = special  # DuckDB's infinity / -infinity
+    table = pa.Table.from_pandas(log, preserve_index=False)
+    table = table.set_column(table.schema.get_field_index("InvoiceDate"), "InvoiceDate",
+                             pa.array(ns, pa.int64()).cast(pa.timestamp("ns")))
+    path = write(table, tmp_path / "log.parquet")
+    runs, sql = both_paths(monkeypatch, path)
+    assert runs.summary["invoice_level"] == "sql"
+    assert_same(runs, sql)

@@ -699,7 +699,7 @@ def rfm(
     DuckDB's group-by (:mod:`custseg.features._rfm_runs`; ``summary["invoice_level"]``), with
     the same result, bit for bit (an invoice whose lines come back later is merged once they
     are read back as one customer's one invoice; a log the pass cannot decode, e.g. decimal
-    or nanosecond columns, is grouped by DuckDB).
+    columns or time zones, is grouped by DuckDB).
 
     **Lines.** A line is a *return* when its value (``quantity * price`` or ``amount``) is
     negative or its invoice starts with ``cancellation_prefix``; returns are netted in
