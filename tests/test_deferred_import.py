@@ -32,6 +32,7 @@ def test_scikit_learn_imports_without_loading_scipy_stats_and_it_loads_on_use():
         import scipy.stats as st
         print("loaded before use:", "scipy.stats._stats_py" in sys.modules)
         print("mode:", sklearn.utils.fixes._mode(np.array([1, 1, 2])).mode.item())
+        import sklearn.metrics  # (choosing k: ``from scipy.stats import rankdata`` at import)
         from scipy.stats import norm
         print("cdf:", norm.cdf(0.0))
         # names bound to the placeholder see the real module's namespace
@@ -82,6 +83,24 @@ def test_threads_that_use_it_at_once_get_one_module():
     assert "errors: [] distinct: 1 8" in out
 
 
+def test_a_parent_whose_getattr_imports_the_module_does_not_recurse():
+    # numpy's __getattr__("f2py") runs ``import numpy.f2py as f2py``, which reads the parent's
+    # attribute: the placeholder must be that attribute, or numpy's __getattr__ calls itself
+    out = _run("""
+        import sys
+        from custseg._deferred_import import defer
+        defer("numpy.f2py")
+        import numpy as np
+        print("stub:", type(np.f2py).__name__)
+        import scipy._lib.array_api_compat.numpy  # copies numpy's namespace, f2py included
+        print("still deferred:", type(sys.modules["numpy.f2py"]).__name__)
+        print("loads:", callable(np.f2py.run_main), np.f2py is sys.modules["numpy.f2py"])
+    """)
+    assert "stub: _Deferred" in out
+    assert "still deferred: _Deferred" in out
+    assert "loads: True True" in out
+
+
 @pytest.mark.parametrize("name", ["json", "no_such_module_custseg"])
 def test_nothing_is_deferred_when_imported_or_absent(name):
     out = _run(f"""
@@ -106,7 +125,7 @@ def test_a_missing_attribute_still_raises_attribute_error():
     assert out.split() == ["AttributeError", "True"]
 
 
-def test_segmenting_an_order_log_never_loads_scipy_stats(tmp_path):
+def test_segmenting_an_order_log_never_loads_scipy_stats_or_f2py(tmp_path):
     # the path of the end-to-end benchmark: an order log, a given k (choosing k, or other
     # algorithms, import parts of scikit-learn that load scipy.stats themselves)
     rng = np.random.default_rng(0)
@@ -125,6 +144,8 @@ def test_segmenting_an_order_log_never_loads_scipy_stats(tmp_path):
         main(["segment", {str(tmp_path / "log.parquet")!r}, "--transactions", "--k", "4",
               "--out", {str(tmp_path / "out")!r}, "--quiet"])
         print("scipy.stats loaded:", "scipy.stats._stats_py" in sys.modules)
+        print("numpy.f2py loaded:", "numpy.f2py.f2py2e" in sys.modules)
     """)
     assert "scipy.stats loaded: False" in out
+    assert "numpy.f2py loaded: False" in out
     assert (tmp_path / "out" / "report.html").exists()

@@ -45,7 +45,10 @@ def defer(name: str) -> bool:
         name.rpartition(".")[0]
     if spec.submodule_search_locations is not None:
         stub.__path__ = list(spec.submodule_search_locations)  # submodules import as usual
-    lock = threading.Lock()
+    # Reentrant: the real module's own import may reach the placeholder (through the parent's
+    # attribute) in the same thread; it then gets the module being imported, as any circular
+    # import does. Another thread waits for the import to finish.
+    lock = threading.RLock()
 
     def __getattr__(attr: str):  # noqa: N807 - a module's __getattr__ (PEP 562)
         if attr.startswith("__") and attr.endswith("__"):
@@ -62,16 +65,21 @@ def defer(name: str) -> bool:
                 if "__getattr__" not in real.__dict__:
                     del stub.__dict__["__getattr__"]
                 _set_parent_attribute(name, real)
-            real = sys.modules[name]
+            real = sys.modules.get(name)
+        if real is None or real is stub:
+            raise AttributeError(f"module {name!r} has no attribute {attr!r} (yet)")
         return getattr(real, attr)
 
     stub.__getattr__ = __getattr__  # type: ignore[method-assign]
     sys.modules[name] = stub
+    # the parent's attribute, as an import sets it: ``import numpy.f2py as f2py`` reads it (and
+    # numpy's own __getattr__, which runs that very statement, would call itself forever)
+    _set_parent_attribute(name, stub)
     return True
 
 
 def _set_parent_attribute(name: str, module: types.ModuleType) -> None:
-    """``scipy.stats`` is the real module again once loaded (as the import system sets it)."""
+    """``parent.child`` is ``module`` (as the import system sets it)."""
     parent, _, child = name.rpartition(".")
     if parent and parent in sys.modules:
         setattr(sys.modules[parent], child, module)

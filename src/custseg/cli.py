@@ -688,9 +688,12 @@ def main(argv: list[str] | None = None) -> None:
 
     from ._deferred_import import defer
 
-    # scikit-learn imports scipy.stats (~0.7 s of CPU) for functions custseg's commands never
-    # call: loaded on first use instead, in this process only (see _deferred_import)
+    # Loaded on first use instead, in this process only (see _deferred_import): scipy.stats,
+    # which scikit-learn imports for functions custseg's commands never call (~0.7 s of CPU),
+    # and numpy.f2py, which scipy's array-API layer touches by copying numpy's namespace when
+    # numba loads scipy.linalg (~0.19 s)
     defer("scipy.stats")
+    defer("numpy.f2py")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     warnings.showwarning = _show_warning
     try:
