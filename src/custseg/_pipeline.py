@@ -572,14 +572,15 @@ def _run_segment(source: str | Path, out: str | Path, options: SegmentOptions | 
         # this thread fits (the rejects are a frame of their own, which nothing else uses)
         _import_for_worker("pyarrow.compute", "pandas.io.formats.csvs")
         rejects_done = background.submit(write_csv, rejects, out / "rejects.csv")
-    scoring = None
+    rfm_scorer = scoring = None
     if derived is not None:  # the RFM scores need no segment: the worker computes them while
         # this thread fits (numpy's quantiles and searches release the GIL), on its own copy
         # of the three columns (a frame is not shared between threads)
         from .features import RFMScorer
 
         rfm_scorer = RFMScorer()
-        own = pd.DataFrame({c: kept[c].to_numpy(copy=True) for c in rfm_scorer._columns().values()})
+        own = pd.DataFrame({c: kept[c].to_numpy(copy=True)
+                            for c in rfm_scorer._columns().values()})
         scoring = background.submit(rfm_scorer._fit_scores, own)  # = fit(kept).transform(kept)
     seg.fit(kept)
     alignment = seg.align_to(opts.previous).to_dict() if opts.previous else None
@@ -602,9 +603,7 @@ def _run_segment(source: str | Path, out: str | Path, options: SegmentOptions | 
     })
     if seg.probabilities_ is not None:  # GMM: membership confidence
         segments["probability"] = seg.probabilities_.max(axis=1)
-    if scoring is None:
-        rfm_scorer = None
-    else:
+    if scoring is not None:
         from .features._rfm_segments import _GRID_NAMES
 
         scored = scoring.result()

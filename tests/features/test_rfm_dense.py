@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rfm_paths import assert_same_result
 
 import custseg.features._rfm as rfm_module
 import custseg.features._rfm_dense as rfm_dense
@@ -33,16 +34,7 @@ def both_paths(monkeypatch: pytest.MonkeyPatch, log: object, **kwargs: object) -
 
 
 def assert_same(dense: object, sql: object) -> None:
-    pd.testing.assert_frame_equal(dense.features, sql.features, check_exact=True)
-    pd.testing.assert_frame_equal(dense.rejects, sql.rejects, check_exact=True)
-    a = {k: v for k, v in dense.summary.items() if k not in OWN}
-    b = {k: v for k, v in sql.summary.items() if k not in OWN}
-    assert a.keys() == b.keys()
-    for key in a:
-        if isinstance(a[key], float):
-            assert a[key] == pytest.approx(b[key], rel=1e-13, abs=1e-9), key
-        else:
-            assert a[key] == b[key], key
+    assert_same_result(dense, sql, OWN, float_rel=1e-13)
 
 
 def make_log(ids: list, id_dtype: str) -> pd.DataFrame:

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rfm_paths import assert_same_result
 
 import custseg.features._rfm as rfm_module
 import custseg.features._rfm_runs as rfm_runs
@@ -39,11 +40,7 @@ def both_paths(monkeypatch: pytest.MonkeyPatch, path: Path, **kwargs: object) ->
 
 
 def assert_same(a: object, b: object) -> None:
-    pd.testing.assert_frame_equal(a.features, b.features, check_exact=True)
-    pd.testing.assert_frame_equal(a.rejects, b.rejects, check_exact=True)
-    sa = {k: v for k, v in a.summary.items() if k not in OWN}
-    sb = {k: v for k, v in b.summary.items() if k not in OWN}
-    assert sa == sb
+    assert_same_result(a, b, OWN)
 
 
 def write(table: pa.Table | pd.DataFrame, path: Path, row_group_size: int | None = None) -> Path:

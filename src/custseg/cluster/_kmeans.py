@@ -173,13 +173,14 @@ class KMeans(CentroidMixin, ClusterMixin, BaseEstimator):
         else:
             # "lloyd": the fused kernel, Hamerly where it wins; "elkan": always the bounds
             init = np.asarray(self.init, dtype=np.float64) if given else "k-means++"
+            # the rows the starts run on, decided once: kmeans_fit takes such a size as it is
+            rows = None if given else _init_rows(self.init_size, n, k, int(self.n_init))
             C, labels, inertia, n_iter = kmeans_fit(
                 X, k, n_init=1 if given else int(self.n_init), init=init,
                 random_state=sklearn_seed(self.random_state), max_iter=int(self.max_iter),
                 tol=float(self.tol), algorithm="hamerly" if self.method == "elkan" else "auto",
-                init_size=self.init_size)
-            self.init_rows_ = _init_rows(None if given else self.init_size, n, k,
-                                         int(self.n_init)) or n
+                init_size=rows)
+            self.init_rows_ = rows or n
             self.cluster_centers_ = C
             self.labels_ = labels.astype(np.int64)
             self.inertia_ = float(inertia)

@@ -1433,6 +1433,9 @@ def kmeans_plusplus(X: Any, k: int, random_state: Any = None, n_local_trials: in
 
 
 _INIT_SAMPLE = 100_000  # rows of init_size="auto" (at least 100 per cluster)
+# tol of the sampled starts, relative to the tol on all rows: their iterations are cheap, and
+# starts run further are judged nearer their minimum (credit-card customers, 501k x 17, 20
+# seeds: median inertia +0.15 % against all-row starts with it, +0.28 % with the same tol)
 _SAMPLE_TOL = 0.01
 
 
@@ -1490,8 +1493,9 @@ def kmeans_fit(X: Any, k: int, *, n_init: int = 1, init: str | Any = "k-means++"
     computed or allocated once and shared by the starts.
 
     With ``init_size`` (rows ``m``), the starts run on a uniform sample of ``m`` rows instead:
-    each is seeded and iterated to convergence there, the one with the lowest inertia on the
-    sample is kept, and its centres start the Lloyd iterations on all rows. That is the
+    each is seeded and iterated to convergence there, the one whose centres have the lowest
+    inertia on all rows (one pass each) is kept, and its centres start the Lloyd iterations on
+    all rows. That is the
     initialisation of scikit-learn's ``MiniBatchKMeans`` (``init_size``), followed by full Lloyd.
     The ``n_init`` starts then cost about ``n_init * m / n`` of one start on all rows, so the
     fit costs little more than one start, while the start is chosen among ``n_init``.

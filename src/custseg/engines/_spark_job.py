@@ -382,7 +382,7 @@ def _check_options(opts: SegmentOptions) -> None:
         raise InvalidParameterError(
             f"--dtype {opts.dtype} applies to the local engine's k-means; Spark MLlib computes "
             "in float64. Leave --dtype out with --engine spark.")
-    if getattr(opts, "init_size", "auto") != "auto":
+    if opts.init_size != "auto":
         raise InvalidParameterError(
             "--init-size applies to the local engine's k-means; Spark MLlib seeds with its "
             "own sampled k-means|| initialisation. Leave --init-size out with --engine spark.")
