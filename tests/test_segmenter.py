@@ -253,3 +253,22 @@ def test_float32_gives_the_float64_segments_on_the_demo_customers():
     assert adjusted_rand_score(a.labels_, b.labels_) >= 0.999
     assert b.inertia_ == pytest.approx(a.inertia_, rel=1e-6)
     assert b.model_.to_dict()["algorithm"]["params"]["dtype"] == "float32"
+
+
+@pytest.mark.parametrize("options", [{}, {"log_transform": "auto", "clip": (0.01, 0.99)},
+                                     {"scale": "robust", "impute": "median"}])
+def test_the_kept_scaled_matrix_is_what_scaled_computes(customers, options):
+    # custseg's pipeline takes the fit's scaled matrix for the quality metrics instead of
+    # computing model_.scaled(X) again: the two must be the same numbers
+    X = customers.copy()
+    X.loc[X.index[::7], "income"] = np.nan  # imputed values too
+    seg = Segmenter(features=FEATURES, k=4, random_state=0, **options)
+    seg._keep_scaled = True
+    seg.fit(X)
+    kept = seg.__dict__.pop("_scaled")
+    np.testing.assert_array_equal(kept, seg.model_.scaled(X))
+
+
+def test_a_plain_fit_keeps_no_scaled_matrix(customers):
+    seg = Segmenter(features=FEATURES, k=4, random_state=0).fit(customers)
+    assert not hasattr(seg, "_scaled")

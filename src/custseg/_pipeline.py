@@ -477,8 +477,9 @@ def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | N
     Returns the summary (also written as ``summary.json``).
     """
     # One worker thread takes work that releases the GIL (hashing the input, writing
-    # features.parquet and rejects.csv) off the main thread; leaving this block waits for it,
-    # so nothing is still being written when run_segment returns or raises.
+    # features.parquet and rejects.csv, the RFM scores, the quality metrics) off the main
+    # thread; leaving this block waits for it, so nothing is still being written when
+    # run_segment returns or raises.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="custseg-segment") as background:
         return _run_segment(source, out, options, progress, background)
 
@@ -582,6 +583,7 @@ def _run_segment(source: str | Path, out: str | Path, options: SegmentOptions | 
         own = pd.DataFrame({c: kept[c].to_numpy(copy=True)
                             for c in rfm_scorer._columns().values()})
         scoring = background.submit(rfm_scorer._fit_scores, own)  # = fit(kept).transform(kept)
+    seg._keep_scaled = True  # the fit's scaled matrix, for the quality metrics
     seg.fit(kept)
     alignment = seg.align_to(opts.previous).to_dict() if opts.previous else None
     if opts.names:
@@ -590,7 +592,15 @@ def _run_segment(source: str | Path, out: str | Path, options: SegmentOptions | 
 
     t = time.perf_counter()
     progress("writing outputs")
-    Z = seg.model_.scaled(kept)
+    Z = seg.__dict__.pop("_scaled", None)
+    if Z is None:  # (categorical features: the one-hot columns are added by scaled())
+        Z = seg.model_.scaled(kept)
+    # The quality metrics (numba's parallel passes, which release the GIL) are computed by the
+    # worker while this thread writes segments.csv and profiles.csv (Arrow's formatting, which
+    # runs no numba kernel: the two threads never launch parallel kernels at once, which
+    # numba's workqueue threading layer does not allow). The worker has nothing else queued.
+    _import_for_worker("custseg.select._metrics")
+    measuring = background.submit(quality_metrics, Z, seg.labels_, seg.inertia_, opts.seed)
     id_col = plan.id_column
     name_of = dict(zip(seg.profiles_["segment"], seg.profiles_["segment_name"], strict=True))
     segments = pd.DataFrame({
@@ -619,7 +629,7 @@ def _run_segment(source: str | Path, out: str | Path, options: SegmentOptions | 
     write_csv(seg.profiles_, out / "profiles.csv")
     if not rejects_written:  # the header only (or a previous run's file replaced)
         write_csv(rejects, out / "rejects.csv")
-    metrics = quality_metrics(Z, seg.labels_, seg.inertia_, opts.seed)
+    metrics = measuring.result()
     seg.model_.metrics = metrics
     seg.save(out / "model.json")
     sample_idx = np.random.default_rng(0).choice(len(kept), size=min(5000, len(kept)),

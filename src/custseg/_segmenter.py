@@ -308,6 +308,10 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             p["weights"] = [p["weights"][i] for i in order]
             p["covariances"] = [p["covariances"][i] for i in order]
         self._set_fitted(frame, plan, pre, encoder, codes, M, labels, centers, fitted)
+        if getattr(self, "_keep_scaled", False) and encoder is None:
+            # for custseg's own pipeline only (it asks before fitting, then takes it): the
+            # matrix model_.scaled(X) would compute again, here the very same numbers
+            self._scaled = Z
         return self
 
     def _choose_k(self, Zfull: np.ndarray, n_distinct: int, rng) -> int:

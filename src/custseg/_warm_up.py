@@ -44,6 +44,10 @@ def _kmeans_plusplus() -> None:
     from .cluster._lloyd import _same_clustering, kmeans_plusplus
 
     kmeans_plusplus(_data(), 8, random_state=0)
+    from .prep._moments import column_squared_deviations, column_sums_ranges
+
+    X = _data()  # (a fit's preprocessing, from 50,000 rows)
+    column_squared_deviations(X, column_sums_ranges(X)[0] / len(X))
     labels = np.zeros(10, dtype=np.int32)  # (as kmeans_fit compares its starts' labels)
     _same_clustering(labels, labels.copy(), 8)
 
@@ -75,7 +79,8 @@ def _choose_k() -> None:
 GROUPS: dict[str, Callable[[], None]] = {
     "lloyd-float64": lambda: _lloyd(np.float64, "lloyd"),  # the fused pass, tiles (30 s)
     "choose-k": _choose_k,  # the sample k-means and the metrics of choosing k (21 s)
-    "kmeans++": _kmeans_plusplus,  # the seeding passes (13 s after lloyd-float64)
+    "kmeans++": _kmeans_plusplus,  # the seeding passes, the column moments (13 s after
+    # lloyd-float64)
     "lloyd-float32": lambda: _lloyd(np.float32, "lloyd"),  # dtype="float32" (21 s)
     "rfm": _rfm,  # the per-customer RFM level (12 s)
     "hamerly": lambda: _lloyd(np.float64, "hamerly"),  # method="elkan" (12 s)

@@ -26,30 +26,54 @@ def segment_profiles(values: pd.DataFrame, labels: np.ndarray, names: dict[int, 
     50% above. It is left empty where the overall mean is 0.
     """
     labels = np.asarray(labels)
-    segments = np.unique(labels)
     n = len(labels)
-    overall = values.mean(axis=0, skipna=True)
+    # Each segment's rows gathered once from one sort of the labels, the statistics taken on
+    # numpy columns (a boolean mask of all rows and pandas' quantile per segment took 0.18 s
+    # for a million customers); missing values are left out as pandas leaves them out.
+    segments, rows_of = group_rows(labels)
+    columns = {f: values[f].to_numpy(dtype=np.float64, na_value=np.nan) for f in values.columns}
+    overall = {f: _mean(v[~np.isnan(v)]) for f, v in columns.items()}
     rows = []
-    for s in segments:
-        part = values[labels == s]
+    for s, at in zip(segments, rows_of, strict=True):
         row: dict[str, object] = {
             "segment": int(s),
             "segment_name": (names or {}).get(int(s), f"Segment {int(s)}"),
-            "size": int(len(part)),
-            "share": len(part) / n if n else np.nan,
+            "size": int(len(at)),
+            "share": len(at) / n if n else np.nan,
         }
-        means = part.mean(axis=0, skipna=True)
-        q = part.quantile([0.25, 0.5, 0.75], numeric_only=True)
-        for f in values.columns:
-            row[f"{f}_mean"] = float(means[f])
-            row[f"{f}_median"] = float(q.loc[0.5, f])
-            row[f"{f}_q25"] = float(q.loc[0.25, f])
-            row[f"{f}_q75"] = float(q.loc[0.75, f])
-            row[f"{f}_index"] = (100.0 * float(means[f]) / float(overall[f])
-                                 if overall[f] not in (0, 0.0) and np.isfinite(overall[f])
-                                 else np.nan)
+        for f, column in columns.items():
+            part = column[at]
+            part = part[~np.isnan(part)]
+            mean = _mean(part)
+            q25, median, q75 = (np.quantile(part, [0.25, 0.5, 0.75]) if part.size
+                                else (np.nan, np.nan, np.nan))
+            row[f"{f}_mean"] = mean
+            row[f"{f}_median"] = float(median)
+            row[f"{f}_q25"] = float(q25)
+            row[f"{f}_q75"] = float(q75)
+            row[f"{f}_index"] = (100.0 * mean / overall[f]
+                                 if overall[f] != 0 and np.isfinite(overall[f]) else np.nan)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _mean(values: np.ndarray) -> float:
+    """The mean of the values, NaN when there are none (without numpy's warning)."""
+    return float(values.mean()) if values.size else np.nan
+
+
+def _positions(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct labels (sorted), each row's position among them, and their counts: for
+    integer labels by one count over their range (no sort)."""
+    if labels.size and labels.dtype.kind in "iu" \
+            and int(labels.max()) - int(labels.min()) < 1 + 4 * labels.size:
+        low = labels.min()
+        counts = np.bincount(labels - low)
+        present = counts > 0
+        return (np.flatnonzero(present) + low, (np.cumsum(present) - 1)[labels - low],
+                counts[present].astype(np.float64))
+    segments, position, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    return segments, position.reshape(-1), counts.astype(np.float64)
 
 
 def group_rows(labels: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -76,15 +100,21 @@ def distinguishing_features(scaled: np.ndarray, labels: np.ndarray, feature_name
     The difference is ``(segment mean - overall mean) / overall standard deviation`` computed on
     the matrix the clustering saw, so it agrees with what separated the segments.
     """
-    mean = scaled.mean(axis=0)
-    sd = scaled.std(axis=0)
-    sd = np.where(sd > 0, sd, 1.0)
+    segments, position, sizes = _positions(np.asarray(labels))
+    if not len(segments):
+        return {}
+    # Column by column: numpy reduces the columns of an (n, d) row-major matrix d values at a
+    # time, several times slower than a contiguous column; the segment sums by bincount.
+    d = np.empty((len(segments), scaled.shape[1]))
+    for j in range(scaled.shape[1]):
+        column = np.ascontiguousarray(scaled[:, j], dtype=np.float64)
+        sd = column.std()
+        d[:, j] = (np.bincount(position, weights=column, minlength=len(segments)) / sizes
+                   - column.mean()) / (sd if sd > 0 else 1.0)
     out: dict[int, list[tuple[str, float]]] = {}
-    for s, rows in zip(*group_rows(labels), strict=True):
-        # scaled[rows] holds the rows of scaled[labels == s], in the same order and layout
-        d = (scaled[rows].mean(axis=0) - mean) / sd
-        order = np.argsort(-np.abs(d), kind="stable")
-        out[int(s)] = [(feature_names[j], float(d[j])) for j in order]
+    for s, row in zip(segments, d, strict=True):
+        order = np.argsort(-np.abs(row), kind="stable")
+        out[int(s)] = [(feature_names[j], float(row[j])) for j in order]
     return out
 
 
