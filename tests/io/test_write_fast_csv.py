@@ -179,3 +179,43 @@ def _failing_after(n_calls, real):
         return None if calls["n"] > n_calls else real(s, guard, date_only)
 
     return column
+
+
+@pytest.mark.fuzz
+@settings(max_examples=25, deadline=None)
+@given(st.lists(_TEXT, min_size=1, max_size=12), st.integers(0, 2**32 - 1))
+def test_few_distinct_texts_in_many_rows_are_the_bytes_pandas_writes(distinct, seed):
+    # from _DISTINCT_MIN_ROWS rows a text column is dictionary-encoded and each distinct text
+    # guarded and quoted once: the rows must still be pandas' bytes
+    from custseg.io._write import _DISTINCT_MIN_ROWS
+
+    if any(v is not None and "\r" in v for v in distinct):
+        return  # (pandas quotes "\r" only with "\r\n" line ends: see above)
+    rows = np.random.default_rng(seed).integers(0, len(distinct), _DISTINCT_MIN_ROWS + 5)
+    values = [distinct[i] for i in rows]
+    frame = pd.DataFrame({"name": pd.Series(values, dtype=object),
+                          "text": pd.Series(values, dtype="string"),
+                          "n": np.arange(len(values))})
+    assert _arrow_csv_body(frame, guard=True) == _pandas_body(frame)
+    assert _arrow_csv_body(frame, guard=False) == frame.to_csv(
+        index=False, header=False, lineterminator="\n").encode()
+
+
+@pytest.mark.parametrize("date_only", [False, True])
+def test_dates_with_missing_values_are_pandas_bytes(date_only):
+    stamps = pd.Series(pd.to_datetime(["2010-12-01 08:00:00", None, "1999-01-31 23:59:59"]
+                                      * 2000)).astype("datetime64[us]")
+    if date_only:
+        stamps = stamps.dt.normalize()
+    frame = pd.DataFrame({"when": stamps, "n": range(len(stamps))})
+    assert _arrow_csv_body(frame, guard=True) == _pandas_body(frame)
+
+
+@pytest.mark.parametrize("column", [pd.Series(["a", None, ""] * 2000, dtype="string"),
+                                    pd.Series([1.5, np.nan] * 3000)])
+def test_an_empty_field_alone_on_its_row_is_quoted_as_pandas_quotes_it(tmp_path, column):
+    # a blank line would be skipped by CSV readers, and the row lost
+    frame = pd.DataFrame({"only": column})
+    assert _arrow_csv_body(frame, guard=True) == _pandas_body(frame)
+    write_csv(frame, tmp_path / "one.csv")
+    assert len(pd.read_csv(tmp_path / "one.csv")) == len(frame)
