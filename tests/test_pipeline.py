@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -171,3 +173,23 @@ def test_transaction_run_takes_the_numba_level_with_the_same_outputs(tmp_path, m
     assert calls == [1]
     for name in ("segments.csv", "profiles.csv"):
         assert (tmp_path / "numba" / name).read_bytes() == (tmp_path / "sql" / name).read_bytes()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own nice value is "
+                    "Linux's")
+def test_the_worker_yields_to_the_fit_and_the_caller_keeps_its_priority():
+    # the worker's tasks run at the lowest priority, so that a parallel fit in the calling
+    # thread is not held up by them; the caller's own priority is left alone
+    import os
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from custseg._pipeline import _lower_priority
+
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    with ThreadPoolExecutor(1) as worker:
+        worker.submit(_lower_priority).result()
+        seen = worker.submit(lambda: os.getpriority(os.PRIO_PROCESS,
+                                                    threading.get_native_id())).result()
+    assert seen == 19
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
