@@ -106,7 +106,8 @@ class Preprocessor:
                               "values at all; leave them out of the features.")
         fast = _moments()
         if self.impute == "median":
-            self.impute_values_ = np.nanmedian(_columns(X), axis=1)
+            # (np.nanmedian takes np.median of each column's values: the same numbers)
+            self.impute_values_ = (np.nanmedian if has_nan else np.median)(_columns(X), axis=1)
         elif not has_nan and fast is not None and fast.numpy_order(X):
             # (np.nanmean's result when no value is missing: the sums divided by n)
             self.impute_values_ = fast.column_sums_ranges(X)[0] / X.shape[0]
