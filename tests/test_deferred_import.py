@@ -145,7 +145,24 @@ def test_segmenting_an_order_log_never_loads_scipy_stats_or_f2py(tmp_path):
               "--out", {str(tmp_path / "out")!r}, "--quiet"])
         print("scipy.stats loaded:", "scipy.stats._stats_py" in sys.modules)
         print("numpy.f2py loaded:", "numpy.f2py.f2py2e" in sys.modules)
+        print("scipy.special loaded:", "scipy.special._ufuncs" in sys.modules)
     """)
     assert "scipy.stats loaded: False" in out
     assert "numpy.f2py loaded: False" in out
+    assert "scipy.special loaded: False" in out
     assert (tmp_path / "out" / "report.html").exists()
+
+
+def test_scipy_special_deferred_loads_on_use_and_scikit_learn_finds_it():
+    out = _run("""
+        import sys
+        from custseg._deferred_import import defer
+        defer("scipy.stats")  # (which uses scipy.special at import: the command defers both)
+        assert defer("scipy.special")
+        import sklearn.base
+        print("loaded before use:", "scipy.special._ufuncs" in sys.modules)
+        from sklearn.utils import _array_api
+        from scipy.special import expit
+        print(round(float(expit(0.0)), 3), _array_api.special.expit is expit)
+    """)
+    assert out.split() == ["loaded", "before", "use:", "False", "0.5", "True"]

@@ -694,6 +694,7 @@ def main(argv: list[str] | None = None) -> None:
     # numba loads scipy.linalg (~0.19 s)
     defer("scipy.stats")
     defer("numpy.f2py")
+    defer("scipy.special")  # sklearn.utils._array_api's, for functions never called here (0.1 s)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     warnings.showwarning = _show_warning
     try:
