@@ -48,6 +48,11 @@ def _kmeans_plusplus() -> None:
 
     X = _data()  # (a fit's preprocessing, from 50,000 rows)
     column_squared_deviations(X, column_sums_ranges(X)[0] / len(X))
+    import pyarrow as pa
+
+    from .io._write import _joined_rows
+
+    _joined_rows([pa.array(["a"]), pa.array(["b"])])  # write_csv's rows (from 1,024)
     labels = np.zeros(10, dtype=np.int32)  # (as kmeans_fit compares its starts' labels)
     _same_clustering(labels, labels.copy(), 8)
 
@@ -79,8 +84,8 @@ def _choose_k() -> None:
 GROUPS: dict[str, Callable[[], None]] = {
     "lloyd-float64": lambda: _lloyd(np.float64, "lloyd"),  # the fused pass, tiles (30 s)
     "choose-k": _choose_k,  # the sample k-means and the metrics of choosing k (21 s)
-    "kmeans++": _kmeans_plusplus,  # the seeding passes, the column moments (13 s after
-    # lloyd-float64)
+    "kmeans++": _kmeans_plusplus,  # the seeding passes, the column moments, the CSV rows
+    # (13 s after lloyd-float64)
     "lloyd-float32": lambda: _lloyd(np.float32, "lloyd"),  # dtype="float32" (21 s)
     "rfm": _rfm,  # the per-customer RFM level (12 s)
     "hamerly": lambda: _lloyd(np.float64, "hamerly"),  # method="elkan" (12 s)

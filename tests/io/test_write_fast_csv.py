@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custseg.io import write_csv
-from custseg.io._write import _ARROW_MIN_ROWS, _arrow_csv_lines, _text_bytes, guard_formulas
+from custseg.io._write import _ARROW_MIN_ROWS, _arrow_csv_lines, guard_formulas
 
 _TEXT = st.one_of(
     st.none(),
@@ -26,7 +26,7 @@ _FLOAT = st.one_of(st.floats(), st.sampled_from([60.0, -0.0, 1e16, 1e15, 1e-5, 1
 def _arrow_csv_body(frame: pd.DataFrame, guard: bool) -> bytes | None:
     """The rows the Arrow path writes for ``frame`` (None: left to pandas' writer)."""
     chunks = _arrow_csv_lines(frame, guard)
-    return None if chunks is None else b"".join(_text_bytes(c) for c in chunks)
+    return None if chunks is None else b"".join(bytes(c) for c in chunks)
 
 
 def _pandas_body(frame: pd.DataFrame) -> bytes:

@@ -10,6 +10,7 @@ import math
 import os
 import secrets
 import stat
+import sys
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping
@@ -473,8 +474,8 @@ def _write_arrow_csv(frame: pd.DataFrame, path: str | os.PathLike[str], guard: b
                     chunks = pending.popleft().result()
                     if chunks is None:
                         raise _LeftToPandas
-                    for chunk in chunks:  # straight from Arrow's buffers: no copy of the text
-                        f.write(_text_bytes(chunk))
+                    for chunk in chunks:  # (views of Arrow's buffers, or numba's bytes)
+                        f.write(chunk)
     except _LeftToPandas:  # (atomic_write removed its temporary file)
         return False
     return True
@@ -486,9 +487,8 @@ class _LeftToPandas(Exception):
 
 def _arrow_csv_lines(frame: pd.DataFrame, guard: bool,
                      date_only: dict[int, bool] | None = None) -> list[Any] | None:
-    """The rows of ``frame`` as CSV text, one Arrow string per row ending in ``\n`` (in
-    chunks), built column-wise with Arrow compute; None when a column needs pandas' own
-    formatting. ``date_only``: :func:`_midnights` of the whole table when ``frame`` is a
+    """The rows of ``frame`` as CSV text, in byte buffers to write one after the other,
+    built column-wise with Arrow compute; None when a column needs pandas' own formatting. ``date_only``: :func:`_midnights` of the whole table when ``frame`` is a
     block of it."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -506,9 +506,34 @@ def _arrow_csv_lines(frame: pd.DataFrame, guard: bool,
     if len(cols) == 1:  # a row of one empty field is written '""' (the csv module's way):
         # a blank line would be skipped by readers, and the row lost
         cols[0] = pc.if_else(pc.equal(pc.binary_length(cols[0]), 0), '""', cols[0])
+    cols = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in cols]
+    if "numba" in sys.modules and len(frame) >= _JOIN_MIN_ROWS:
+        return [_joined_rows(cols)]
     cols[-1] = pc.binary_join_element_wise(cols[-1], "", "\n")  # the last field + "\n"
     lines = pc.binary_join_element_wise(*cols, ",") if len(cols) > 1 else cols[0]
-    return lines.chunks if isinstance(lines, pa.ChunkedArray) else [lines]
+    return [_text_bytes(chunk) for chunk in
+            (lines.chunks if isinstance(lines, pa.ChunkedArray) else [lines])]
+
+
+#: From this many rows a block's rows are joined by numba (see _csv_rows), when it is loaded.
+_JOIN_MIN_ROWS = 1024
+
+
+def _joined_rows(cols: list[Any]) -> np.ndarray:
+    """The CSV text of rows whose fields are the Arrow strings ``cols``, as one byte array
+    (:func:`custseg.io._csv_rows.join_rows`: the same bytes as Arrow's joins)."""
+    from ._csv_rows import join_rows
+
+    offsets = np.empty((len(cols), len(cols[0]) + 1), np.int64)
+    texts = []
+    start = 0
+    for j, col in enumerate(cols):
+        off, data = _string_buffers(col)
+        texts.append(data[off[0]:off[-1]])  # (a slice of a longer array: only its own text)
+        offsets[j] = off
+        offsets[j] += start - off[0]
+        start += off[-1] - off[0]
+    return join_rows(offsets, np.concatenate(texts))
 
 
 def _text_bytes(chunk: Any) -> memoryview:
