@@ -178,7 +178,7 @@ def test_transaction_run_takes_the_numba_level_with_the_same_outputs(tmp_path, m
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own nice value is "
                     "Linux's")
 def test_the_worker_yields_to_the_fit_and_the_caller_keeps_its_priority():
-    # the worker's tasks run at the lowest priority, so that a parallel fit in the calling
+    # the worker's tasks run at a lower priority (nice 10), so that a parallel fit in the calling
     # thread is not held up by them; the caller's own priority is left alone
     import os
     import threading
@@ -191,5 +191,5 @@ def test_the_worker_yields_to_the_fit_and_the_caller_keeps_its_priority():
         worker.submit(_lower_priority).result()
         seen = worker.submit(lambda: os.getpriority(os.PRIO_PROCESS,
                                                     threading.get_native_id())).result()
-    assert seen == 19
+    assert seen == max(10, before)
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before

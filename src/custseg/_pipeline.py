@@ -485,16 +485,22 @@ def run_segment(source: str | Path, out: str | Path, options: SegmentOptions | N
         return _run_segment(source, out, options, progress, background)
 
 
+#: The worker's nice value after the derive step (see _run_segment).
+_WORKER_NICE = 10
+
+
 def _lower_priority() -> None:
-    """Give the calling thread (the worker) the lowest scheduling priority, on Linux, where a
-    thread has a nice value of its own (threads it starts inherit it); elsewhere nothing."""
+    """Lower the calling thread's (the worker's) scheduling priority to nice 10, on Linux,
+    where a thread has a nice value of its own (threads it starts inherit it); elsewhere
+    nothing."""
     if not sys.platform.startswith("linux"):
         return
     import os
     import threading
 
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
+                       max(_WORKER_NICE, os.getpriority(os.PRIO_PROCESS, 0)))
     except OSError:  # (a sandbox may refuse it: the run is only slower)
         logger.debug("could not lower the worker's priority", exc_info=True)
 
@@ -544,7 +550,8 @@ def _run_segment(source: str | Path, out: str | Path, options: SegmentOptions | 
     # From here the worker's tasks (outputs, scores, metrics) yield the cores to this thread's
     # parallel fit: with a busy thread beside it, a 2-thread k-means waited at each pass for its
     # descheduled thread and took longer than on one thread (1.5 s alone, 3.1-3.3 s beside a
-    # busy thread, 1.4-1.7 s beside the same thread at the lowest priority).
+    # busy thread, 1.5 s beside the same thread at nice 10 or 19; nice 10, not the lowest,
+    # so that other processes on the machine do not starve what this thread waits for).
     background.submit(_lower_priority)
     if derived is not None:  # (the Arrow table is made here: the worker never touches pandas)
         _import_for_worker("pyarrow.parquet")
