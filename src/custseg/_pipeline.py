@@ -624,9 +624,9 @@ def _run_segment(source: str | Path, out: str | Path, options: SegmentOptions | 
     if Z is None:  # (categorical features: the one-hot columns are added by scaled())
         Z = seg.model_.scaled(kept)
     # The quality metrics (numba's parallel passes, which release the GIL) are computed by the
-    # worker while this thread writes segments.csv and profiles.csv (Arrow's formatting, which
-    # runs no numba kernel: the two threads never launch parallel kernels at once, which
-    # numba's workqueue threading layer does not allow). The worker has nothing else queued.
+    # worker, after what it has queued, while this thread writes segments.csv and profiles.csv
+    # (Arrow's formatting, and numba's serial row join: the two threads never launch parallel
+    # kernels at once, which numba's workqueue threading layer does not allow).
     _import_for_worker("custseg.select._metrics")
     measuring = background.submit(quality_metrics, Z, seg.labels_, seg.inertia_, opts.seed)
     id_col = plan.id_column

@@ -65,7 +65,7 @@ def test_the_preprocessor_learns_the_same_numbers_either_way(monkeypatch, option
     fast = Preprocessor(**options)
     Z_fast = fast.fit_transform_matrix(X, ["a", "b", "c"])
     assert calls  # the kernels did run
-    monkeypatch.setattr(_preprocessor, "_moments", lambda: None)
+    monkeypatch.setattr(_preprocessor, "_fast_moments", lambda: None)
     plain = Preprocessor(**options)
     Z_plain = plain.fit_transform_matrix(X, ["a", "b", "c"])
     np.testing.assert_array_equal(Z_fast, Z_plain)

@@ -488,8 +488,8 @@ class _LeftToPandas(Exception):
 def _arrow_csv_lines(frame: pd.DataFrame, guard: bool,
                      date_only: dict[int, bool] | None = None) -> list[Any] | None:
     """The rows of ``frame`` as CSV text, in byte buffers to write one after the other,
-    built column-wise with Arrow compute; None when a column needs pandas' own formatting. ``date_only``: :func:`_midnights` of the whole table when ``frame`` is a
-    block of it."""
+    built column-wise with Arrow compute; None when a column needs pandas' own formatting.
+    ``date_only``: :func:`_midnights` of the whole table when ``frame`` is a block of it."""
     import pyarrow as pa
     import pyarrow.compute as pc
 

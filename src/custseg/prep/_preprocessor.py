@@ -26,7 +26,7 @@ def _columns(X: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(X.T)
 
 
-def _moments() -> Any:
+def _fast_moments() -> Any:
     """:mod:`._moments` (numpy's column reductions, bit for bit, several times faster) when
     numba is imported already, else None: a preprocessing step alone does not load numba
     (~0.5 s), but a fit, whose clustering loads it, gains ~0.1 s a million rows."""
@@ -104,7 +104,7 @@ class Preprocessor:
         if all_missing:
             raise SchemaError(f"Feature column(s) {', '.join(map(repr, all_missing))} have no "
                               "values at all; leave them out of the features.")
-        fast = _moments()
+        fast = _fast_moments()
         if self.impute == "median":
             # (np.nanmedian takes np.median of each column's values: the same numbers)
             self.impute_values_ = (np.nanmedian if has_nan else np.median)(_columns(X), axis=1)
