@@ -191,6 +191,33 @@ def test_the_console_script_ends_after_flushing_and_atexit(tmp_path):
     assert marker.read_text() == "ran"
 
 
+@pytest.mark.parametrize(("preset", "numpy_first", "expected"), [
+    (None, False, "16"), ("28", False, "28"), (None, True, None)])
+def test_the_command_shortens_openblas_idle_spin(preset, numpy_first, expected):
+    """The command's process sets OPENBLAS_THREAD_TIMEOUT before numpy's OpenBLAS loads (it
+    is read then), unless the user set it; once numpy is loaded it would be too late, and the
+    environment is left alone."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import os, sys\n"
+            + ("import numpy\n" if numpy_first else "")
+            + "from custseg import cli\n"
+            "def probe():\n"
+            "    print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'))\n"
+            "    import numpy\n"
+            "cli.main = probe\n"
+            "cli.console()\n")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    if preset is not None:
+        env["OPENBLAS_THREAD_TIMEOUT"] = preset
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, env=env)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == str(expected)
+
+
 @pytest.mark.parametrize(("value", "rows"), [("20", 20), ("all", 60), ("auto", 60)])
 def test_init_size_sets_the_rows_the_starts_run_on(tmp_path, value, rows):
     src = tmp_path / "c.csv"

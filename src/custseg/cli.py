@@ -714,9 +714,17 @@ def console() -> None:
     still alive, or Spark was used (its JVM is stopped by the normal exit), the process exits
     normally.
     """
+    import os
+
+    if "numpy" not in sys.modules:  # (read once, when numpy's OpenBLAS loads)
+        # OpenBLAS's idle threads spin for 2**28 cycles (~0.1 s of a core each) after it
+        # loads and after every call before they sleep: numpy's and scipy's OpenBLAS spun
+        # away ~0.35 s of CPU in an order-log run where numba's and DuckDB's threads wanted
+        # both cores. 2**16 cycles is about what waking a sleeping thread costs; custseg's
+        # BLAS calls are few and large. The user's value wins.
+        os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "16")
     main()
     import atexit
-    import os
     import threading
 
     if "pyspark" in sys.modules or any(
