@@ -6,6 +6,7 @@ Usage::
     python benchmarks/bench_e2e.py                  # 10,000,000-line log, 1,000,000 customers
     python benchmarks/bench_e2e.py --quick          # 300,000 lines
     python benchmarks/bench_e2e.py --lines 3000000 --repeat 3 --threads 2
+    python benchmarks/bench_e2e.py --csv            # both read the log as CSV
 
 The log is the one of ``bench_rfm.py`` (its generator is imported, not copied: UCI-Online-Retail
 shaped, cached as Parquet in ``--data-dir``). Two commands then run, each as a fresh process, so
@@ -32,7 +33,8 @@ resident memory of the process (``ru_maxrss`` from ``os.wait4``; on Linux it als
 this small driver held when it started the child, reported as ``driver_rss_mb``). The stage times
 each command reports (custseg: ``summary.json``'s ``timings_seconds``; the script: its own) are
 shown under the table, with the inertia each reached on its own scaled features. Results go to
-``benchmarks/results/e2e.json`` (``e2e_quick.json``).
+``benchmarks/results/e2e.json`` (``e2e_quick.json``; with ``--csv``: ``e2e_csv.json``,
+``e2e_quick_csv.json``).
 """
 
 from __future__ import annotations
@@ -72,11 +74,12 @@ HERE = Path(__file__).resolve()
 # ------------------------------------------------------------------------------------------
 
 
-def generate(lines: int, seed: int, data_dir: Path) -> dict[str, Any]:
-    """The Parquet log of ``bench_rfm`` (generated once, then cached)."""
+def generate(lines: int, seed: int, data_dir: Path, csv: bool) -> dict[str, Any]:
+    """The log of ``bench_rfm`` as Parquet, and as CSV with ``csv`` (generated once, then
+    cached)."""
     from bench_rfm import ensure_data
 
-    return {"parquet": str(ensure_data(lines, seed, data_dir, csv=False)["parquet"])}
+    return {k: str(v) for k, v in ensure_data(lines, seed, data_dir, csv=csv).items()}
 
 
 def baseline(path: str, out: str, k: int, seed: int, threads: int) -> dict[str, Any]:
@@ -90,7 +93,7 @@ def baseline(path: str, out: str, k: int, seed: int, threads: int) -> dict[str, 
 
     stages["imports"] = time.perf_counter() - t
     t = time.perf_counter()
-    rfm = run_pandas(path, threads)  # read_parquet + filters + groupby: R, F, M per customer
+    rfm = run_pandas(path, threads)  # read_parquet/read_csv + filters + groupby: R, F, M
     stages["rfm"] = time.perf_counter() - t
     t = time.perf_counter()
     X = np.column_stack([rfm["recency_days"].to_numpy(np.float64),
@@ -156,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=None, help="runs of each (default 2; quick 3)")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--csv", action="store_true",
+                    help="both read the log as CSV (custseg: DuckDB's reader, every field as "
+                         "text; the script: pandas.read_csv) instead of Parquet")
     ap.add_argument("--data-dir", type=Path,
                     default=Path(tempfile.gettempdir()) / "custseg-bench")
     ap.add_argument("--timeout", type=float, default=1800.0, help="seconds per run")
@@ -165,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     if args.generate:
-        print(json.dumps(generate(args.lines, args.seed, args.data_dir)))
+        print(json.dumps(generate(args.lines, args.seed, args.data_dir, args.csv)))
         return 0
     if args.baseline:
         print(json.dumps(baseline(*args.baseline, args.k, args.seed, args.threads)))
@@ -175,17 +181,19 @@ def main(argv: list[str] | None = None) -> int:
     repeat = args.repeat or (1 if args.quick else 2)
     # generate in a child: the driver stays small, so the children's ru_maxrss is theirs
     gen = run_python_child(HERE, ["--generate", "--lines", str(lines), "--seed", str(args.seed),
-                                  "--data-dir", str(args.data_dir)], timeout=args.timeout)
+                                  "--data-dir", str(args.data_dir)]
+                           + (["--csv"] if args.csv else []), timeout=args.timeout)
     if not gen.ok:
         print(f"generating the log failed: {gen.error}", file=sys.stderr)
         return 1
-    log = gen.payload["parquet"]
+    log = gen.payload["csv" if args.csv else "parquet"]
     compile_custseg_bytecode()
     env = dict(os.environ, **{v: str(args.threads) for v in (
         "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
         "POLARS_MAX_THREADS", "ARROW_NUM_THREADS")})
     load0 = load_average()
-    print(f"end to end: {lines:,}-line order log ({lines // 10:,} customers), k = {args.k}, "
+    print(f"end to end: {lines:,}-line order log ({lines // 10:,} customers, "
+          f"{'CSV' if args.csv else 'Parquet'}), k = {args.k}, "
           f"{args.threads} threads, {repeat} run(s) each; load average {load0[0]:.2f}",
           flush=True)
 
@@ -262,8 +270,9 @@ def main(argv: list[str] | None = None) -> int:
           f"vs {rows[1]['peak_rss_mb']:,.0f} MB. Load average before {load0[0]:.2f}, after "
           f"{load1[0]:.2f}.")
     if not args.no_write:
-        path = write_result("e2e_quick" if args.quick else "e2e", {
-            "lines": lines, "customers": lines // 10, "k": args.k, "threads": args.threads,
+        name = ("e2e_quick" if args.quick else "e2e") + ("_csv" if args.csv else "")
+        path = write_result(name, {
+            "lines": lines, "format": "csv" if args.csv else "parquet", "customers": lines // 10, "k": args.k, "threads": args.threads,
             "repeat": repeat, "seed": args.seed, "log": log,
             "commands": {n: " ".join(c) for n, c in commands.items()},
             "driver_rss_mb": peak_rss_mb(), "load_average_before": load0,
